@@ -1,0 +1,52 @@
+"""Accounts (companies) and contacts (people): the anchor of every other module."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, TimestampMixin, VersionedMixin, intpk, personal, str100, str200
+
+
+class Account(Base, TimestampMixin, VersionedMixin):
+    __tablename__ = "accounts"
+
+    id: Mapped[intpk]
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str200] = mapped_column(index=True)
+    legal_form: Mapped[str | None] = mapped_column(String(40))
+    industry: Mapped[str | None] = mapped_column(String(100), index=True)
+    revenue_class: Mapped[str | None] = mapped_column(String(20))
+    employees: Mapped[int | None]
+    website: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(320))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(10), index=True)
+    city: Mapped[str | None] = mapped_column(String(100), index=True)
+    country: Mapped[str] = mapped_column(String(2), default="DE")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Contact(Base, TimestampMixin, VersionedMixin):
+    __tablename__ = "contacts"
+
+    id: Mapped[intpk]
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    salutation: Mapped[str | None] = mapped_column(String(20), info=personal("identity"))
+    title: Mapped[str | None] = mapped_column(String(40), info=personal("identity"))
+    first_name: Mapped[str100] = mapped_column(info=personal("identity"))
+    last_name: Mapped[str100] = mapped_column(index=True, info=personal("identity"))
+    job_title: Mapped[str | None] = mapped_column(String(100), info=personal("professional"))
+    email: Mapped[str | None] = mapped_column(String(320), index=True, info=personal("contact_data"))
+    phone: Mapped[str | None] = mapped_column(String(40), info=personal("contact_data"))
+    mobile: Mapped[str | None] = mapped_column(String(40), info=personal("contact_data"))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date, info=personal("identity"))
+    postcode: Mapped[str | None] = mapped_column(String(10), index=True, info=personal("contact_data"))
+    city: Mapped[str | None] = mapped_column(String(100), info=personal("contact_data"))
+    country: Mapped[str] = mapped_column(String(2), default="DE")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

@@ -1,0 +1,39 @@
+"""Transactional outbox and per-subscriber delivery cursors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, bigintpk, str40, str100
+
+
+class OutboxEvent(Base):
+    """A domain event written in the same transaction as the change it describes."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[bigintpk]
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str100] = mapped_column(index=True)
+    schema_version: Mapped[int]
+    entity: Mapped[str40]
+    entity_id: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[int | None]
+    occurred_at: Mapped[dt.datetime] = mapped_column(index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EventSubscription(Base):
+    """How far one in-process subscriber has processed the outbox (at-least-once, in order)."""
+
+    __tablename__ = "event_subscriptions"
+
+    subscriber: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime]

@@ -1,0 +1,1 @@
+"""Scheduled and long-running jobs, each runnable as `python -m jobs.<name>`."""
