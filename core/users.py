@@ -95,9 +95,25 @@ def _view(user: User) -> UserView:
     )
 
 
+def _parse_with_password(values: Mapping[str, Any], password: str) -> UserInput:
+    """Report field and password problems together, not one after the other."""
+    errors: dict[str, str] = {}
+    try:
+        check_password_policy(password)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        data = parse(UserInput, values)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.fields | errors) from None
+    if errors:
+        raise ValidationFailed(errors)
+    return data
+
+
 def create_user(uow: UnitOfWork, values: Mapping[str, Any], *, password: str) -> UserView:
-    data = parse(UserInput, values)
-    password_hash = hash_password(password)
+    data = _parse_with_password(values, password)
+    password_hash = _hasher.hash(password)
     with uow:
         uow.authorize("users.manage")
         if uow.session.scalar(select(User.id).where(User.username == data.username)):

@@ -1,0 +1,118 @@
+"""One service call = one transaction: data, audit entries and events together or not at all."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import audit
+from core.accounts import create_account, delete_account, get_account, update_account
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.events import recent_events
+from core.permissions import Role
+from core.uow import UnitOfWork
+from db.models import Account, AuditEntry, OutboxEvent
+from tests.conftest import FrozenClock
+from tests.factories.crm import make_account, make_contact
+from tests.factories.identity import make_user
+
+
+def counts(factory: sessionmaker[Session]) -> tuple[int, int, int]:
+    with factory() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Account)) or 0,
+            s.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+            s.scalar(select(func.count()).select_from(OutboxEvent)) or 0,
+        )
+
+
+def test_create_writes_data_audit_and_event_with_actor_and_clock(
+    factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    admin = make_user(factory, Role.ADMIN, clock=clock)
+    account = make_account(factory, admin.actor(), clock=clock, name="Bäckerei Groß KG", legal_form="KG")
+    assert account.created_at == clock() and account.owner_id == admin.id and account.version == 1
+    with factory() as s:
+        log = audit.trail(s, entity="account", entity_id=account.id)
+        events = recent_events(s, name_prefix="crm.account")
+    assert set(log.actor_name) == {admin.username}
+    assert (log.occurred_at == clock()).all()
+    assert log.set_index("field").loc["name", "new_value"] == "Bäckerei Groß KG"
+    event = events.iloc[0]
+    assert event["name"] == "crm.account.created" and event.entity_id == str(account.id)
+    assert event.payload["before"] is None and event.payload["after"]["name"] == "Bäckerei Groß KG"
+
+
+def test_update_event_holds_before_and_after(factory: sessionmaker[Session], clock: FrozenClock) -> None:
+    admin = make_user(factory, clock=clock).actor()
+    account = make_account(factory, admin, clock=clock)
+    update_account(UnitOfWork(factory, actor=admin, clock=clock), account.id, {"industry": "Chemie"}, expected_version=1)
+    with factory() as s:
+        event = recent_events(s, limit=1).iloc[0]
+    assert event["name"] == "crm.account.updated"
+    assert event.payload["before"] == {"industry": None}
+    assert event.payload["after"] == {"industry": "Chemie"}
+    assert event.payload["version"] == 2
+
+
+def test_nothing_is_written_when_the_service_fails_midway(factory: sessionmaker[Session], clock: FrozenClock) -> None:
+    admin = make_user(factory, clock=clock).actor()
+    before = counts(factory)
+    with pytest.raises(ValidationFailed) as err:
+        create_account(UnitOfWork(factory, actor=admin, clock=clock), {"name": "Firma", "owner_id": 999_999})
+    assert "owner_id" in err.value.fields
+    assert counts(factory) == before
+
+
+def test_leaving_without_commit_rolls_back(factory: sessionmaker[Session], clock: FrozenClock) -> None:
+    admin = make_user(factory, clock=clock).actor()
+    before = counts(factory)
+    uow = UnitOfWork(factory, actor=admin, clock=clock)
+    with uow:
+        uow.session.add(Account(name="Nie gespeichert", country="DE", version=1, created_at=clock(), updated_at=clock()))
+        uow.audit(entity="account", entity_id="0", action="created")
+        uow.emit("crm.account.created", entity="account", entity_id="0", payload={})
+    assert counts(factory) == before
+
+
+def test_validation_messages_are_german_and_per_field(factory: sessionmaker[Session]) -> None:
+    admin = make_user(factory).actor()
+    with pytest.raises(ValidationFailed) as err:
+        create_account(
+            UnitOfWork(factory, actor=admin),
+            {"name": "X", "email": "kein-at", "postcode": "1234", "employees": -1, "legal_form": "Ltd."},
+        )
+    fields = err.value.fields
+    assert fields["name"].startswith("zu kurz")
+    assert fields["email"] == "keine gültige E-Mail-Adresse"
+    assert fields["employees"] == "muss mindestens 0 sein"
+    assert "ungültiger Wert" in fields["legal_form"]
+
+
+def test_postcode_rule_depends_on_country(factory: sessionmaker[Session]) -> None:
+    admin = make_user(factory).actor()
+    with pytest.raises(ValidationFailed, match="fünf Ziffern"):
+        create_account(UnitOfWork(factory, actor=admin), {"name": "Wiener Werke", "postcode": "1010"})
+    account = create_account(UnitOfWork(factory, actor=admin), {"name": "Wiener Werke", "postcode": "1010", "country": "at"})
+    assert account.country == "AT"
+
+
+def test_account_with_contacts_cannot_be_deleted(factory: sessionmaker[Session]) -> None:
+    admin = make_user(factory).actor()
+    account = make_account(factory, admin)
+    make_contact(factory, admin, account_id=account.id)
+    with pytest.raises(Conflict, match="1 Kontakt"):
+        delete_account(UnitOfWork(factory, actor=admin), account.id, expected_version=1)
+
+
+def test_delete_is_audited_and_evented(factory: sessionmaker[Session]) -> None:
+    admin = make_user(factory).actor()
+    account = make_account(factory, admin)
+    delete_account(UnitOfWork(factory, actor=admin), account.id, expected_version=1, reason="Dublette")
+    with pytest.raises(NotFound):
+        get_account(UnitOfWork(factory, actor=admin), account.id)
+    with factory() as s:
+        log = audit.trail(s, entity="account", entity_id=account.id, )
+        assert set(log[log.action == "deleted"].reason) == {"Dublette"}
+        assert recent_events(s, limit=1).iloc[0]["name"] == "crm.account.deleted"
