@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
@@ -69,6 +69,7 @@ def bootstrap() -> None:
     from db.migrate import upgrade
 
     settings = get_settings()
+    settings.resolved_secret_key()  # generated into data/secret.key on the first run when unset
     upgrade(settings.database_url)
     generated = ensure_admin(session_factory(settings.database_url), password=settings.admin_password)
     if generated:
@@ -207,10 +208,11 @@ def serve(api_port: int = typer.Option(8000), ui_port: int = typer.Option(8501))
     }
     processes = {label: subprocess.Popen(cmd) for label, cmd in commands.items()}
     typer.echo(f"CRM-Suite läuft: App http://localhost:{ui_port}  ·  API http://localhost:{api_port}/docs")
-    _wait(processes, lambda: None)
+    _supervise(processes)
 
 
-def _wait(processes: dict[str, subprocess.Popen[Any]], on_tick: Callable[[], None]) -> None:
+def _supervise(processes: dict[str, subprocess.Popen[Any]]) -> None:
+    """Run until Ctrl+C/SIGTERM; if one process dies, stop the others and fail."""
     def stop(*_: object) -> None:
         for proc in processes.values():
             proc.terminate()
@@ -227,7 +229,6 @@ def _wait(processes: dict[str, subprocess.Popen[Any]], on_tick: Callable[[], Non
                         if other.poll() is None:
                             other.terminate()
                     fail(f"{label} wurde beendet (Exit-Code {proc.returncode}).")
-            on_tick()
             time.sleep(1)
     except KeyboardInterrupt:
         stop()

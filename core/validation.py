@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
 
 from core.errors import ValidationFailed
 
@@ -27,9 +28,15 @@ _MESSAGES = {
     "date_from_datetime_parsing": "kein gültiges Datum (TT.MM.JJJJ)",
     "date_type": "kein gültiges Datum",
     "literal_error": "ungültiger Wert (erlaubt: {expected})",
+    "enum": "ungültiger Wert (erlaubt: {expected})",
     "extra_forbidden": "unbekanntes Feld",
     "string_type": "muss Text sein",
     "bool_type": "muss ja/nein sein",
+    "bool_parsing": "muss ja/nein sein (true/false)",
+    "less_than_equal": "darf höchstens {le} sein",
+    "greater_than": "muss größer als {gt} sein",
+    "json_invalid": "kein gültiges JSON",
+    "dict_type": "muss ein JSON-Objekt sein",
 }
 
 
@@ -50,12 +57,26 @@ def _message(error: Any) -> str:
     return template.format(**(error.get("ctx") or {}))
 
 
+def _field(error: Any) -> str:
+    """Where an error belongs: its location, else the field a model-level check named (see field_error)."""
+    return ".".join(str(p) for p in error["loc"]) or (error.get("ctx") or {}).get("field") or "eingabe"
+
+
+def field_messages(errors: Iterable[Any]) -> dict[str, str]:
+    """German message per field for pydantic error dicts (also used for the API's request validation)."""
+    return {_field(e): _message(e) for e in errors}
+
+
+def field_error(field: str, message: str) -> PydanticCustomError:
+    """An error for a model-level check that still names its field (model validators have no location)."""
+    return PydanticCustomError("field_check", message, {"field": field})
+
+
 def parse(model: type[M], values: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(InputModel.blank_to_none(values))
     except ValidationError as exc:
-        fields = {".".join(str(p) for p in e["loc"]) or "eingabe": _message(e) for e in exc.errors()}
-        raise ValidationFailed(fields) from None
+        raise ValidationFailed(field_messages(exc.errors())) from None
 
 
 def check_email(value: str | None) -> str | None:
@@ -83,4 +104,4 @@ def check_country(value: str) -> str:
 
 def check_postcode(postcode: str | None, country: str) -> None:
     if postcode and country == "DE" and not DE_POSTCODE_RE.match(postcode):
-        raise ValueError("deutsche Postleitzahl hat fünf Ziffern")
+        raise field_error("postcode", "deutsche Postleitzahl hat fünf Ziffern")

@@ -66,10 +66,13 @@ class Base(DeclarativeBase):
 
 
 class TimestampMixin:
-    """created_at / updated_at, set by the service layer's clock (defaults are a safety net)."""
+    """created_at / updated_at, set by the service layer from the unit of work's injected clock.
+
+    No `onupdate`: a wall-clock default would silently override the injected clock.
+    """
 
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class VersionedMixin:

@@ -1,0 +1,38 @@
+"""The API application: `uvicorn api.main:app`. REST under /api/v1 (Bearer API keys), /health without auth."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import Factory
+from api.errors import install_problem_handlers, problem_response, problem_responses
+from api.routers import accounts, contacts
+
+API_PREFIX = "/api/v1"
+
+app = FastAPI(
+    title="CRM-Suite API",
+    version="1",
+    description="REST-Schnittstelle für Integrationen. Anmeldung mit `Authorization: Bearer <API-Schlüssel>`; "
+    "Fehler als application/problem+json (RFC 9457).",
+)
+install_problem_handlers(app)
+
+v1 = APIRouter(prefix=API_PREFIX)
+v1.include_router(accounts.router)
+v1.include_router(contacts.router)
+app.include_router(v1)
+
+
+@app.get("/health", summary="Betriebsbereitschaft (prüft die Datenbank)", responses=problem_responses(503))
+def health(factory: Factory, request: Request) -> JSONResponse:
+    try:
+        with factory() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        detail = f"Datenbank nicht erreichbar: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
+        return problem_response(request, status=503, title="Nicht bereit", detail=detail)
+    return JSONResponse({"status": "ok"})
