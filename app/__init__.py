@@ -1,0 +1,1 @@
+"""Streamlit UI: `streamlit run app/main.py`."""

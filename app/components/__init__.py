@@ -1,0 +1,1 @@
+"""Reusable UI building blocks: every page is assembled from these."""

@@ -1,0 +1,131 @@
+"""The page registry: each page is declared once, with its section and the permission it needs.
+
+Later modules add their pages with `register_page(...)`; main.py builds `st.navigation` from
+this list, showing a user only the pages their role may open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.permissions import PERMISSIONS, Actor
+
+
+class Section(StrEnum):
+    SALES = "sales"
+    MARKETING = "marketing"
+    COMPLIANCE = "compliance"
+    REPORTS = "reports"
+    MASTER_DATA = "master_data"
+    ADMIN = "admin"
+
+
+SECTION_ORDER = (
+    Section.SALES,
+    Section.MARKETING,
+    Section.COMPLIANCE,
+    Section.REPORTS,
+    Section.MASTER_DATA,
+    Section.ADMIN,
+)
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """`script` is relative to app/; `listed=False` pages (object pages) open from a list, not the menu."""
+
+    script: str
+    title_key: str
+    icon: str
+    url_path: str
+    section: Section | None
+    permission: str | None
+    listed: bool = True
+
+    def allowed(self, actor: Actor) -> bool:
+        return self.permission is None or actor.can(self.permission)
+
+
+PAGES: list[PageSpec] = []
+
+
+def register_page(spec: PageSpec) -> PageSpec:
+    if any(p.url_path == spec.url_path or p.script == spec.script for p in PAGES):
+        raise ValueError(f"page {spec.url_path!r} registered twice")
+    if spec.permission is not None and spec.permission not in PERMISSIONS:
+        raise ValueError(f"page {spec.url_path!r} needs unknown permission {spec.permission!r}")
+    if "_" in spec.url_path:
+        raise ValueError(f"url_path {spec.url_path!r}: use hyphens")
+    PAGES.append(spec)
+    return spec
+
+
+START = register_page(PageSpec("pages/start.py", "page.start", ":material/home:", "start", None, None))
+register_page(
+    PageSpec("pages/firmen_liste.py", "page.accounts", ":material/domain:", "firmen-liste", Section.MASTER_DATA, "accounts.read")
+)
+register_page(
+    PageSpec(
+        "pages/kunden_stamm.py",
+        "page.account",
+        ":material/business:",
+        "kunden-stamm",
+        Section.MASTER_DATA,
+        "accounts.read",
+        listed=False,
+    )
+)
+register_page(
+    PageSpec(
+        "pages/kontakte_liste.py", "page.contacts", ":material/contacts:", "kontakte-liste", Section.MASTER_DATA, "contacts.read"
+    )
+)
+register_page(
+    PageSpec(
+        "pages/kontakt_detail.py",
+        "page.contact",
+        ":material/person:",
+        "kontakt-detail",
+        Section.MASTER_DATA,
+        "contacts.read",
+        listed=False,
+    )
+)
+register_page(
+    PageSpec(
+        "pages/audit_protokoll.py", "page.audit", ":material/verified_user:", "audit-protokoll", Section.COMPLIANCE, "audit.read"
+    )
+)
+register_page(
+    PageSpec(
+        "pages/stammdaten_bericht.py",
+        "page.master_data_report",
+        ":material/bar_chart:",
+        "stammdaten-bericht",
+        Section.REPORTS,
+        "reports.read",
+    )
+)
+register_page(
+    PageSpec("pages/admin_benutzer.py", "page.users", ":material/group:", "admin-benutzer", Section.ADMIN, "users.manage")
+)
+register_page(
+    PageSpec(
+        "pages/admin_api_schluessel.py", "page.api_keys", ":material/key:", "admin-api-schluessel", Section.ADMIN, "apikeys.manage"
+    )
+)
+register_page(
+    PageSpec("pages/ereignisse.py", "page.events", ":material/bolt:", "ereignisse", Section.ADMIN, "events.read")
+)
+
+
+
+def visible_sections(actor: Actor) -> dict[Section | None, list[PageSpec]]:
+    """Listed pages the actor may open, by section in menu order; empty sections are left out."""
+    result: dict[Section | None, list[PageSpec]] = {}
+    for section in (None, *SECTION_ORDER):
+        pages = [p for p in PAGES if p.section == section and p.listed and p.allowed(actor)]
+        if pages:
+            result[section] = pages
+    return result

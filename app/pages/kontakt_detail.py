@@ -1,0 +1,149 @@
+"""Kontakt: one person — header, edit form and change history; without a selection, a new contact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from app.components import context, queries
+from app.components.dialogs import confirm
+from app.components.feedback import flash, show_error
+from app.components.fields import FormField
+from app.components.history_view import record_history
+from app.components.i18n import current_lang, t
+from app.components.links import CONTACT_ID_KEY, open_account, open_contact, selected_id
+from app.components.object_page import EditForm, Facet, Versioned, object_header, object_sections
+from core.contacts import SALUTATIONS, ContactView, create_contact, delete_contact, update_contact
+from core.errors import DomainError
+from core.formatting import fmt_datetime
+
+NS = "con_obj"
+PRESET_ACCOUNT_KEY = "kontakt_detail__preset_account"
+lang = current_lang()
+owners = queries.owner_choices()
+companies = queries.account_choices()
+
+
+def label(name: str) -> str:
+    return t(f"field.contact.{name}")
+
+
+FIELDS = [
+    FormField("salutation", label("salutation"), "select", SALUTATIONS),
+    FormField("title", label("title"), placeholder="Dr."),
+    FormField("first_name", label("first_name"), required=True),
+    FormField("last_name", label("last_name"), required=True),
+    FormField("account_id", label("account_id"), "select", list(companies), format_func=lambda i: companies.get(i, str(i))),
+    FormField("job_title", label("job_title")),
+    FormField("email", label("email"), placeholder="name@firma.de"),
+    FormField("phone", label("phone"), placeholder="+49 221 123456"),
+    FormField("mobile", label("mobile")),
+    FormField("birth_date", label("birth_date"), "date"),
+    FormField("postcode", label("postcode")),
+    FormField("city", label("city")),
+    FormField("country", label("country"), required=True, help=t("accounts.country_help")),
+    FormField("owner_id", label("owner_id"), "select", list(owners), format_func=lambda i: owners.get(i, str(i))),
+]
+
+
+def remember(view: Versioned) -> None:
+    """After creating: show the new contact on this page (and in the URL)."""
+    st.session_state[CONTACT_ID_KEY] = view.id
+    st.session_state.pop(PRESET_ACCOUNT_KEY, None)
+    st.query_params["id"] = str(view.id)
+
+
+def create(values: dict[str, Any], _version: int | None, reason: str | None) -> ContactView:
+    return create_contact(context.uow(), values, reason=reason)
+
+
+def new_contact() -> None:
+    st.title(f":material/person_add: {t('contacts.new')}")
+    if not context.may("contacts.write"):
+        st.info(t("contacts.pick_from_list"), icon=":material/info:")
+        st.page_link("pages/kontakte_liste.py", label=t("page.contacts"), icon=":material/contacts:")
+        return
+    st.caption(t("contacts.new_help"))
+    preset = {"country": "DE", "account_id": st.session_state.get(PRESET_ACCOUNT_KEY)}
+    EditForm(
+        ns=f"{NS}_new", fields=FIELDS, save=create, submit_label=t("contacts.create"), on_saved=remember
+    ).render(record_id=None, version=None, values=preset)
+
+
+def header(contact: ContactView) -> None:
+    object_header(
+        contact.full_name,
+        subtitle=t(
+            "common.record_meta",
+            id=contact.id,
+            created=fmt_datetime(contact.created_at, lang),
+            updated=fmt_datetime(contact.updated_at, lang),
+            version=contact.version,
+        ),
+        facets=[
+            Facet(label("account_id"), contact.account_name or "–"),
+            Facet(label("job_title"), contact.job_title or "–"),
+            Facet(label("email"), contact.email or "–"),
+            Facet(label("phone"), contact.phone or contact.mobile or "–"),
+            Facet(label("owner_id"), contact.owner_name or "–"),
+        ],
+        icon=":material/person:",
+    )
+    if contact.account_id and st.button(
+        t("contacts.open_account", name=contact.account_name), key=f"{NS}__to_account", icon=":material/business:"
+    ):
+        open_account(contact.account_id)
+
+
+def overview(contact: ContactView) -> None:
+    editable = context.may("contacts.write", owner_id=contact.owner_id)
+    if not editable:
+        st.info(t("common.read_only"), icon=":material/lock:")
+
+    def save(values: dict[str, Any], expected_version: int | None, reason: str | None) -> ContactView:
+        return update_contact(context.uow(), contact.id, values, expected_version=expected_version, reason=reason)
+
+    EditForm(ns=NS, fields=FIELDS, save=save, submit_label=t("common.save"), with_reason=True).render(
+        record_id=contact.id, version=contact.version, values=contact.form_values(), disabled=not editable
+    )
+    if context.may("contacts.delete"):
+        with st.expander(t("contacts.danger_zone"), icon=":material/warning:"):
+            st.caption(t("contacts.delete_hint"))
+            if st.button(t("common.delete"), key=f"{NS}__delete", icon=":material/delete:"):
+
+                def remove() -> None:
+                    delete_contact(context.uow(), contact.id, expected_version=contact.version)
+                    queries.clear_reads()
+                    flash(t("contacts.deleted", n=1))
+                    st.session_state[CONTACT_ID_KEY] = None
+                    st.switch_page("pages/kontakte_liste.py")
+
+                confirm(
+                    key=f"{NS}__confirm_delete",
+                    title=t("contacts.delete_title"),
+                    message=t("contacts.delete_one", name=contact.full_name),
+                    confirm_label=t("common.delete"),
+                    on_confirm=remove,
+                )
+
+
+contact_id = selected_id(CONTACT_ID_KEY)
+if contact_id is None:
+    new_contact()
+else:
+    try:
+        contact = queries.contact(contact_id)
+    except DomainError as exc:
+        show_error(exc)
+        if st.button(t("contacts.back_to_list"), key=f"{NS}__back", icon=":material/arrow_back:"):
+            st.switch_page("pages/kontakte_liste.py")
+    else:
+        header(contact)
+        overview_tab, history_tab = object_sections(NS, [t("object.overview"), t("object.history")])
+        with overview_tab:
+            overview(contact)
+        with history_tab:
+            record_history("contact", contact.id)
+        if st.button(t("contacts.new"), key=f"{NS}__new", icon=":material/person_add:"):
+            open_contact(None)

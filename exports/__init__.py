@@ -1,0 +1,1 @@
+"""Export builders: pure functions from data to file bytes (PDF, Excel, ZIP)."""
