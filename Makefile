@@ -27,9 +27,9 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 chromium:
-	@command -v chromium >/dev/null || { \
-		echo "Installiere Debian-Chromium für die Browsertests ..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	@{ command -v chromium && command -v pdftotext; } >/dev/null || { \
+		echo "Installiere Debian-Chromium und poppler-utils für die Browser- und PDF-Tests ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core poppler-utils >/dev/null; }
 
 run: install
 	$(PY) manage.py db upgrade

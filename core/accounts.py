@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.listing import ListQuery, Page, fetch_page
+from core.listing import ListQuery, Page, equality_filters, fetch_page
 from core.records import create_record, delete_record, update_record
 from core.uow import UnitOfWork
 from core.validation import InputModel, check_country, check_email, check_phone, check_postcode, parse
@@ -214,16 +214,13 @@ def list_accounts(uow: UnitOfWork, query: ListQuery) -> Page:
             Account.updated_at,
             Account.version,
         ).outerjoin(owner, owner.id == Account.owner_id)
+        conditions = equality_filters(Account, query.filters, ("industry", "city", "legal_form", "owner_id"))
         if query.search:
             term = f"%{query.search.strip().lower()}%"
-            stmt = stmt.where(
+            conditions.append(
                 or_(func.lower(Account.name).like(term), func.lower(Account.city).like(term), Account.postcode.like(term))
             )
-        for name in ("industry", "city", "legal_form", "owner_id"):
-            value = query.filters.get(name)
-            if value not in (None, "", []):
-                column = getattr(Account, name)
-                stmt = stmt.where(column.in_(value) if isinstance(value, (list, tuple)) else column == value)
+        stmt = stmt.where(*conditions)
         sortable = {
             "name": Account.name,
             "city": Account.city,
@@ -232,7 +229,14 @@ def list_accounts(uow: UnitOfWork, query: ListQuery) -> Page:
             "updated_at": Account.updated_at,
             "id": Account.id,
         }
-        return fetch_page(uow.session, stmt, query, sortable=sortable, default_sort=Account.id)
+        return fetch_page(
+            uow.session,
+            stmt,
+            query,
+            sortable=sortable,
+            default_sort=Account.id,
+            count_stmt=select(Account.id).where(*conditions),
+        )
 
 
 def account_options(uow: UnitOfWork, *, search: str = "", limit: int = 50) -> pd.DataFrame:

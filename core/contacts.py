@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.errors import NotFound, ValidationFailed
-from core.listing import ListQuery, Page, fetch_page
+from core.listing import ListQuery, Page, equality_filters, fetch_page
 from core.records import create_record, delete_record, update_record
 from core.uow import UnitOfWork
 from core.validation import InputModel, check_country, check_email, check_phone, check_postcode, parse
@@ -220,9 +220,11 @@ def list_contacts(uow: UnitOfWork, query: ListQuery) -> Page:
             .outerjoin(Account, Account.id == Contact.account_id)
             .outerjoin(owner, owner.id == Contact.owner_id)
         )
+        conditions = equality_filters(Contact, query.filters, ("account_id", "owner_id", "city"))
+        count_stmt = select(Contact.id)
         if query.search:
             term = f"%{query.search.strip().lower()}%"
-            stmt = stmt.where(
+            conditions.append(
                 or_(
                     func.lower(Contact.last_name).like(term),
                     func.lower(Contact.first_name).like(term),
@@ -230,11 +232,8 @@ def list_contacts(uow: UnitOfWork, query: ListQuery) -> Page:
                     func.lower(Account.name).like(term),
                 )
             )
-        for name in ("account_id", "owner_id", "city"):
-            value = query.filters.get(name)
-            if value not in (None, "", []):
-                column = getattr(Contact, name)
-                stmt = stmt.where(column.in_(value) if isinstance(value, (list, tuple)) else column == value)
+            count_stmt = count_stmt.outerjoin(Account, Account.id == Contact.account_id)
+        stmt = stmt.where(*conditions)
         sortable = {
             "last_name": Contact.last_name,
             "first_name": Contact.first_name,
@@ -244,4 +243,6 @@ def list_contacts(uow: UnitOfWork, query: ListQuery) -> Page:
             "updated_at": Contact.updated_at,
             "id": Contact.id,
         }
-        return fetch_page(uow.session, stmt, query, sortable=sortable, default_sort=Contact.id)
+        return fetch_page(
+            uow.session, stmt, query, sortable=sortable, default_sort=Contact.id, count_stmt=count_stmt.where(*conditions)
+        )

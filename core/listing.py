@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,17 @@ class Page:
         return max(1, -(-self.total // self.page_size))
 
 
+def equality_filters(model: Any, filters: Mapping[str, Any], names: Sequence[str]) -> list[ColumnElement[bool]]:
+    """`column = value` (or `IN` for lists) for each named filter that has a value."""
+    conditions: list[ColumnElement[bool]] = []
+    for name in names:
+        value = filters.get(name)
+        if value not in (None, "", []):
+            column = getattr(model, name)
+            conditions.append(column.in_(value) if isinstance(value, (list, tuple)) else column == value)
+    return conditions
+
+
 def fetch_page(
     session: Session,
     stmt: Select[Any],
@@ -43,11 +54,17 @@ def fetch_page(
     *,
     sortable: Mapping[str, ColumnElement[Any]],
     default_sort: ColumnElement[Any],
+    count_stmt: Select[Any] | None = None,
 ) -> Page:
-    """Count and fetch one page of `stmt` (already filtered) in SQL."""
+    """Count and fetch one page of `stmt` (already filtered) in SQL.
+
+    `count_stmt` selects the same rows without the display-only joins: counting a million
+    contacts through their outer joins costs a second on SQLite, counting the table 10 ms.
+    """
     page_size = max(1, min(query.page_size, MAX_PAGE_SIZE))
     page = max(1, query.page)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    counted = (count_stmt if count_stmt is not None else stmt).order_by(None).subquery()
+    total = session.scalar(select(func.count()).select_from(counted)) or 0
     order = sortable.get(query.sort or "", default_sort)
     ordered = stmt.order_by(order.desc() if query.descending else order.asc(), default_sort)
     result = session.execute(ordered.limit(page_size).offset((page - 1) * page_size))

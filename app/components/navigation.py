@@ -61,7 +61,7 @@ def register_page(spec: PageSpec) -> PageSpec:
     return spec
 
 
-START = register_page(PageSpec("pages/start.py", "page.start", ":material/home:", "start", None, None))
+START = register_page(PageSpec("pages/startseite.py", "page.start", ":material/home:", "start", None, None))
 register_page(
     PageSpec("pages/firmen_liste.py", "page.accounts", ":material/domain:", "firmen-liste", Section.MASTER_DATA, "accounts.read")
 )
@@ -116,7 +116,7 @@ register_page(
     )
 )
 register_page(
-    PageSpec("pages/ereignisse.py", "page.events", ":material/bolt:", "ereignisse", Section.ADMIN, "events.read")
+    PageSpec("pages/ereignisse_liste.py", "page.events", ":material/bolt:", "ereignisse", Section.ADMIN, "events.read")
 )
 
 
