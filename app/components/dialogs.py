@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app.components.feedback import show_error
+from app.components import queries
+from app.components.feedback import flash, show_error
 from app.components.i18n import t
 from core.errors import DomainError
 
@@ -32,3 +33,27 @@ def confirm(*, key: str, title: str, message: str, confirm_label: str, on_confir
             st.rerun()
 
     _dialog()
+
+
+def delete_section(*, ns: str, prefix: str, name: str, delete: Callable[[], None], after: Callable[[], None]) -> None:
+    """The object page's "Löschen" expander: hint, button, confirmation, then `after()` (e.g. back to the list).
+
+    Texts come from the `<prefix>.danger_zone|delete_hint|delete_title|delete_one|deleted` catalogue keys.
+    """
+    with st.expander(t(f"{prefix}.danger_zone"), icon=":material/warning:"):
+        st.caption(t(f"{prefix}.delete_hint"))
+        if st.button(t("common.delete"), key=f"{ns}__delete", icon=":material/delete:"):
+
+            def remove() -> None:
+                delete()
+                queries.clear_reads()
+                flash(t(f"{prefix}.deleted", n=1))
+                after()
+
+            confirm(
+                key=f"{ns}__confirm_delete",
+                title=t(f"{prefix}.delete_title"),
+                message=t(f"{prefix}.delete_one", name=name),
+                confirm_label=t("common.delete"),
+                on_confirm=remove,
+            )

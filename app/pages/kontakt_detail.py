@@ -7,8 +7,8 @@ from typing import Any
 import streamlit as st
 
 from app.components import context, queries
-from app.components.dialogs import confirm
-from app.components.feedback import flash, show_error
+from app.components.dialogs import delete_section
+from app.components.feedback import show_error
 from app.components.fields import FormField
 from app.components.history_view import record_history
 from app.components.i18n import current_lang, t
@@ -108,24 +108,18 @@ def overview(contact: ContactView) -> None:
         record_id=contact.id, version=contact.version, values=contact.form_values(), disabled=not editable
     )
     if context.may("contacts.delete"):
-        with st.expander(t("contacts.danger_zone"), icon=":material/warning:"):
-            st.caption(t("contacts.delete_hint"))
-            if st.button(t("common.delete"), key=f"{NS}__delete", icon=":material/delete:"):
 
-                def remove() -> None:
-                    delete_contact(context.uow(), contact.id, expected_version=contact.version)
-                    queries.clear_reads()
-                    flash(t("contacts.deleted", n=1))
-                    st.session_state[CONTACT_ID_KEY] = None
-                    st.switch_page("pages/kontakte_liste.py")
+        def back_to_list() -> None:
+            st.session_state[CONTACT_ID_KEY] = None
+            st.switch_page("pages/kontakte_liste.py")
 
-                confirm(
-                    key=f"{NS}__confirm_delete",
-                    title=t("contacts.delete_title"),
-                    message=t("contacts.delete_one", name=contact.full_name),
-                    confirm_label=t("common.delete"),
-                    on_confirm=remove,
-                )
+        delete_section(
+            ns=NS,
+            prefix="contacts",
+            name=contact.full_name,
+            delete=lambda: delete_contact(context.uow(), contact.id, expected_version=contact.version),
+            after=back_to_list,
+        )
 
 
 contact_id = selected_id(CONTACT_ID_KEY)

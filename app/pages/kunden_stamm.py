@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from app.components import context, queries
-from app.components.dialogs import confirm
-from app.components.feedback import flash, show_error
+from app.components.dialogs import delete_section
+from app.components.feedback import show_error
 from app.components.fields import FormField
 from app.components.history_view import record_history
 from app.components.i18n import current_lang, t
@@ -139,24 +139,18 @@ def overview(account: AccountView) -> None:
         ns=NS, fields=fields, save=save(account.id), submit_label=t("common.save"), with_reason=True
     ).render(record_id=account.id, version=account.version, values=account.form_values(), disabled=not editable)
     if context.may("accounts.delete"):
-        with st.expander(t("accounts.danger_zone"), icon=":material/warning:"):
-            st.caption(t("accounts.delete_hint"))
-            if st.button(t("common.delete"), key=f"{NS}__delete", icon=":material/delete:"):
 
-                def remove() -> None:
-                    delete_account(context.uow(), account.id, expected_version=account.version)
-                    queries.clear_reads()
-                    flash(t("accounts.deleted", n=1))
-                    st.session_state[ACCOUNT_ID_KEY] = None
-                    st.switch_page("pages/firmen_liste.py")
+        def back_to_list() -> None:
+            st.session_state[ACCOUNT_ID_KEY] = None
+            st.switch_page("pages/firmen_liste.py")
 
-                confirm(
-                    key=f"{NS}__confirm_delete",
-                    title=t("accounts.delete_title"),
-                    message=t("accounts.delete_one", name=account.name),
-                    confirm_label=t("common.delete"),
-                    on_confirm=remove,
-                )
+        delete_section(
+            ns=NS,
+            prefix="accounts",
+            name=account.name,
+            delete=lambda: delete_account(context.uow(), account.id, expected_version=account.version),
+            after=back_to_list,
+        )
 
 
 def contacts_tab(account: AccountView) -> None:

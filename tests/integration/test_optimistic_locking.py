@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.accounts import get_account, update_account
-from core.contacts import get_contact, update_contact
+from core.contacts import get_contact
 from core.errors import Conflict
 from core.permissions import Role
 from core.uow import UnitOfWork
