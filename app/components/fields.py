@@ -16,7 +16,7 @@ import streamlit as st
 from app.components.i18n import t
 from core.formatting import fmt_date, fmt_number
 
-FieldKind = Literal["text", "textarea", "select", "int", "date", "bool", "password"]
+FieldKind = Literal["text", "textarea", "select", "lookup", "int", "date", "bool", "password"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class FormField:
     required: bool = False
     help: str | None = None
     placeholder: str | None = None
+    # kind "lookup": (search term, current value) -> {value: label}, searched on the server
+    lookup: Callable[[str, Any], Mapping[Any, str]] | None = None
 
 
 def widget_key(ns: str, name: str) -> str:
@@ -79,7 +81,9 @@ def _format(field: FormField) -> Callable[[Any], str]:
     return lambda v: t("common.not_set") if v is None else base(v)
 
 
-def render_field(ns: str, field: FormField, *, error: str | None = None, disabled: bool = False) -> None:
+def render_field(
+    ns: str, field: FormField, *, error: str | None = None, disabled: bool = False, in_form: bool = False
+) -> None:
     key = widget_key(ns, field.name)
     label = _label(field)
     common: dict[str, Any] = {"key": key, "help": field.help, "disabled": disabled}
@@ -92,6 +96,8 @@ def render_field(ns: str, field: FormField, *, error: str | None = None, disable
     elif field.kind == "select":
         options = list(field.options) if field.required else [None, *field.options]
         st.selectbox(label, options, format_func=_format(field), placeholder=t("common.choose"), **common)
+    elif field.kind == "lookup":
+        render_lookup(ns, field, label, disabled=disabled, in_form=in_form)
     elif field.kind == "int":
         st.number_input(label, min_value=0, step=1, placeholder=field.placeholder, **common)
     elif field.kind == "date":
@@ -104,6 +110,40 @@ def render_field(ns: str, field: FormField, *, error: str | None = None, disable
         st.markdown(f":red[:material/error: {error}]")
 
 
+def lookup_search_key(ns: str, name: str) -> str:
+    return f"{widget_key(ns, name)}__q"
+
+
+def render_lookup_search(ns: str, field: FormField, *, disabled: bool = False) -> None:
+    """The search box of a lookup field. Inside an st.form it must be drawn before the form,
+    because widgets in a form do not rerun the page while the user types."""
+    st.text_input(
+        t("form.lookup_search", label=field.label),
+        key=lookup_search_key(ns, field.name),
+        placeholder=t("form.lookup_placeholder"),
+        disabled=disabled,
+    )
+
+
+def render_lookup(ns: str, field: FormField, label: str, *, disabled: bool, in_form: bool) -> None:
+    """A selectbox of the first matches for the search term: pickers over very large tables."""
+    assert field.lookup is not None, f"lookup field {field.name} needs a lookup function"
+    if not in_form:
+        render_lookup_search(ns, field, disabled=disabled)
+    key = widget_key(ns, field.name)
+    term = st.session_state.get(lookup_search_key(ns, field.name)) or ""
+    matches = dict(field.lookup(term, st.session_state.get(key)))
+    st.selectbox(
+        label,
+        [None, *matches],
+        format_func=lambda v: t("common.not_set") if v is None else matches.get(v, str(v)),
+        placeholder=t("common.choose"),
+        key=key,
+        help=field.help,
+        disabled=disabled,
+    )
+
+
 def render_fields(
     ns: str,
     fields: Sequence[FormField],
@@ -111,6 +151,7 @@ def render_fields(
     errors: Mapping[str, str] | None = None,
     columns: int = 2,
     disabled: bool = False,
+    in_form: bool = False,
 ) -> None:
     """Fields in a grid of `columns`, each with its validation message underneath."""
     errors = errors or {}
@@ -118,7 +159,7 @@ def render_fields(
         cells = st.columns(columns)
         for cell, field in zip(cells, fields[start : start + columns]):
             with cell:
-                render_field(ns, field, error=errors.get(field.name), disabled=disabled)
+                render_field(ns, field, error=errors.get(field.name), disabled=disabled, in_form=in_form)
 
 
 def display_value(field: FormField, value: Any, lang: str) -> str:
@@ -127,6 +168,8 @@ def display_value(field: FormField, value: Any, lang: str) -> str:
         return "–"
     if field.kind == "select":
         return (field.format_func or str)(value)
+    if field.kind == "lookup" and field.lookup is not None:
+        return dict(field.lookup("", value)).get(value, str(value))
     if field.kind == "date":
         return fmt_date(value, lang)
     if field.kind == "int":

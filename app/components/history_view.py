@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import pandas as pd
 import streamlit as st
 
@@ -10,16 +12,19 @@ from app.components.i18n import current_lang, t, t_or
 from core.formatting import fmt_datetime
 
 
-REFERENCE_FIELDS = {"owner_id": queries.owner_choices, "account_id": queries.account_choices}
+REFERENCE_FIELDS: dict[str, Callable[[int], Mapping[int, str]]] = {
+    "owner_id": lambda _id: queries.owner_choices(),
+    "account_id": lambda account_id: queries.account_labels((account_id,)),
+}
 
 
 def _value(field: object, value: object) -> str:
     """Referenced records by name instead of id (owner 3 → "Anna Schmidt")."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
-    choices = REFERENCE_FIELDS.get(field) if isinstance(field, str) else None
-    if choices is not None and str(value).isdigit():
-        return choices().get(int(str(value)), str(value))
+    labels = REFERENCE_FIELDS.get(field) if isinstance(field, str) else None
+    if labels is not None and str(value).isdigit():
+        return labels(int(str(value))).get(int(str(value)), str(value))
     return str(value)
 
 

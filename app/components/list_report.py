@@ -142,6 +142,7 @@ class ListReport:
                 default=[c.name for c in self.columns if c.visible],
                 format_func=lambda n: self._by_name[n].label,
                 key=self._k("columns"),
+                placeholder=t("common.choose"),
             )
         signature = (search, tuple(sorted((k, tuple(v)) for k, v in chosen.items())), sort, descending, size)
         # A new filter, sort or write gives the pager a new key, so it starts again at page 1.

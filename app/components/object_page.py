@@ -22,6 +22,7 @@ from app.components.fields import (
     missing_required,
     missing_widgets,
     render_fields,
+    render_lookup_search,
 )
 from app.components.i18n import t
 from core.errors import Conflict, DomainError, ValidationFailed
@@ -132,8 +133,12 @@ class EditForm:
         errors = state.get(self._errors_key) or {}
         if message:
             st.error(message, icon=":material/error:")
+        for lookup in (f for f in self.fields if f.kind == "lookup"):
+            render_lookup_search(self.ns, lookup, disabled=disabled)
         with st.form(f"{self.ns}__form", border=True):
-            render_fields(self.ns, self.fields, errors=errors, columns=self.columns, disabled=disabled)
+            render_fields(
+                self.ns, self.fields, errors=errors, columns=self.columns, disabled=disabled, in_form=True
+            )
             if self.with_reason:
                 st.text_input(t("form.reason"), key=self._reason_key, help=t("form.reason_help"), disabled=disabled)
             st.form_submit_button(

@@ -72,8 +72,8 @@ def _contact(url: str, actor: Actor, contact_id: int) -> ContactView:
 
 
 @_cached()
-def _account_options(url: str, actor: Actor) -> pd.DataFrame:
-    return accounts.account_options(_uow(url, actor), limit=5_000)
+def _account_options(url: str, actor: Actor, search: str, ids: tuple[int, ...]) -> pd.DataFrame:
+    return accounts.account_options(_uow(url, actor), search=search, ids=ids)
 
 
 @_cached()
@@ -151,9 +151,20 @@ def contact(contact_id: int) -> ContactView:
     return _contact(*_key(), contact_id)
 
 
-def account_choices() -> dict[int, str]:
-    frame = _account_options(*_key())
+def _account_labels(frame: pd.DataFrame) -> dict[int, str]:
     return {int(r.id): f"{r.name} ({r.city})" if r.city else str(r.name) for r in frame.itertuples()}
+
+
+def account_search(term: str, current: int | None = None) -> dict[int, str]:
+    """Up to 50 accounts matching `term`, plus the one currently chosen (for the company picker)."""
+    found = _account_labels(_account_options(*_key(), term.strip(), ()))
+    if current is not None and current not in found:
+        return account_labels((current,)) | found
+    return found
+
+
+def account_labels(ids: tuple[int, ...]) -> dict[int, str]:
+    return _account_labels(_account_options(*_key(), "", tuple(sorted(ids)))) if ids else {}
 
 
 def owner_choices() -> dict[int, str]:

@@ -54,6 +54,7 @@ def create_form() -> None:
             sorted(PERMISSIONS),
             format_func=lambda p: f"{PERMISSIONS[p].description} ({p})",
             key=f"{NS}__scopes",
+            placeholder=t("common.choose"),
         )
         submitted = st.form_submit_button(t("apikeys.create"), type="primary", icon=":material/add:")
     if submitted:

@@ -22,7 +22,6 @@ NS = "con_obj"
 PRESET_ACCOUNT_KEY = "kontakt_detail__preset_account"
 lang = current_lang()
 owners = queries.owner_choices()
-companies = queries.account_choices()
 
 
 def label(name: str) -> str:
@@ -34,7 +33,7 @@ FIELDS = [
     FormField("title", label("title"), placeholder="Dr."),
     FormField("first_name", label("first_name"), required=True),
     FormField("last_name", label("last_name"), required=True),
-    FormField("account_id", label("account_id"), "select", list(companies), format_func=lambda i: companies.get(i, str(i))),
+    FormField("account_id", label("account_id"), "lookup", lookup=queries.account_search),
     FormField("job_title", label("job_title")),
     FormField("email", label("email"), placeholder="name@firma.de"),
     FormField("phone", label("phone"), placeholder="+49 221 123456"),

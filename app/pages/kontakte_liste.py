@@ -33,7 +33,6 @@ if actor.can("contacts.write") and new_col.button(
     open_contact(None)
 
 owners = queries.owner_choices()
-companies = queries.account_choices()
 ListReport(
     ns="con_list",
     noun=t("contacts.plural"),
@@ -53,7 +52,6 @@ ListReport(
     row_label=label,
     open_record=open_contact,
     filters=[
-        ListFilter("account_id", t("field.contact.account_id"), list(companies), format_func=lambda i: companies.get(i, str(i))),
         ListFilter("owner_id", t("field.contact.owner_id"), list(owners), format_func=lambda i: owners.get(i, str(i))),
     ],
     bulk_actions=[

@@ -135,8 +135,11 @@ def test_create_contact_through_form(logged_in: LoggedIn, app_data: AppData) -> 
     assert any("keine gültige E-Mail-Adresse" in m.value for m in at.markdown), "message next to the field"
     assert at.text_input(key=f"{ns}first_name").value == "Anna", "input kept after a validation error"
 
+    at.text_input(key=f"{ns}account_id__q").input("müller").run()
     at.text_input(key=f"{ns}email").input("anna.schmidt@example.de")
-    at.selectbox(key=f"{ns}account_id").set_value(app_data.account.id)
+    picker = at.selectbox(key=f"{ns}account_id")
+    assert picker.options == ["– keine Angabe –", "Müller Maschinenbau (Köln)"], "the company is searched on the server"
+    picker.set_value(app_data.account.id)
     at.button(key="FormSubmitter:con_obj_new__form-Kontakt anlegen").click().run()
     assert_clean(at)
     assert "Anna Schmidt" in titles(at)[0]
