@@ -34,7 +34,8 @@ chromium:
 run: install
 	$(PY) manage.py db upgrade
 	$(PY) manage.py demo seed --size small --if-empty
-	@echo "Demo-Anmeldungen: siehe README (z. B. demo.admin / demo-passwort-2026)"
+	@echo "Demo-Anmeldungen (Passwort jeweils demo-passwort-2026): demo.admin, demo.vertriebsleitung,"
+	@echo "  demo.vertrieb1..3, demo.marketing, demo.datenschutz, demo.gast – Übersicht im README."
 	$(PY) manage.py serve --api-port $(API_PORT) --ui-port $(UI_PORT)
 
 test: install-dev chromium
