@@ -5,6 +5,9 @@ Every label goes through here. Domain messages raised by core/ are German and sh
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import streamlit as st
 
 LANG_KEY = "ui__lang"
@@ -595,6 +598,22 @@ EN: dict[str, str] = _field_keys(_FIELDS_EN) | {
     "apikeys.revoked_done": "API key “{name}” revoked.",
 }
 
+
+
+def _merge_capability_texts() -> None:
+    """Add the DE/EN catalogues of every module in app/texts (duplicate keys are an error)."""
+    import app.texts
+
+    for info in pkgutil.iter_modules(app.texts.__path__):
+        module = importlib.import_module(f"app.texts.{info.name}")
+        for base, extra in ((DE, module.DE), (EN, module.EN)):
+            clash = set(base) & set(extra)
+            if clash:
+                raise ValueError(f"app/texts/{info.name}.py redefines {sorted(clash)}")
+            base.update(extra)
+
+
+_merge_capability_texts()
 CATALOGUES: dict[str, dict[str, str]] = {"de": DE, "en": EN}
 
 

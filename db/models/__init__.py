@@ -4,9 +4,16 @@ from db.models.audit import AuditEntry, LedgerHead, PersonKey
 from db.models.crm import Account, Contact
 from db.models.events import EventSubscription, OutboxEvent
 from db.models.identity import ApiKey, Team, User
+from db.models.masterdata import Address, AppSetting, DuplicateCandidate, ImportRun, MergeRecord, RecordAlias
 
 __all__ = [
     "Account",
+    "Address",
+    "AppSetting",
+    "DuplicateCandidate",
+    "ImportRun",
+    "MergeRecord",
+    "RecordAlias",
     "ApiKey",
     "AuditEntry",
     "Contact",

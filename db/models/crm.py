@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, TimestampMixin, VersionedMixin, intpk, personal, str100, str200
@@ -29,10 +29,14 @@ class Account(Base, TimestampMixin, VersionedMixin):
     country: Mapped[str] = mapped_column(String(2), default="DE")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Duplicate-check keys derived from the fields above by core/dedupe on every save (indexed blocking).
+    match_name: Mapped[str | None] = mapped_column(String(100), index=True)
+    match_phone: Mapped[str | None] = mapped_column(String(20), index=True)
 
 
 class Contact(Base, TimestampMixin, VersionedMixin):
     __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_match_name_postcode", "match_name", "postcode"),)
 
     id: Mapped[intpk]
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -50,3 +54,8 @@ class Contact(Base, TimestampMixin, VersionedMixin):
     city: Mapped[str | None] = mapped_column(String(100), info=personal("contact_data"))
     country: Mapped[str] = mapped_column(String(2), default="DE")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Duplicate-check keys derived by core/dedupe on every save: Kölner Phonetik of the last name,
+    # E.164 phone, canonical e-mail (indexed, so hints while typing never scan the table).
+    match_name: Mapped[str | None] = mapped_column(String(40), index=True)
+    match_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    match_email: Mapped[str | None] = mapped_column(String(320), index=True)
