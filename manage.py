@@ -61,6 +61,18 @@ def database_url() -> str:
     return get_settings().database_url
 
 
+def require_migrated() -> None:
+    """Read-only commands refuse an empty or outdated database with a hint instead of a SQL error."""
+    from core.database import session_factory
+    from db.migrate import current_revision, head_revision
+
+    url = database_url()
+    with session_factory(url)().connection() as connection:
+        current = current_revision(connection)
+    if current != head_revision(url):
+        fail("Die Datenbank ist nicht auf dem neuesten Stand – zuerst `python manage.py db upgrade` ausführen.")
+
+
 def bootstrap() -> None:
     """Migrate and make sure an admin exists (its generated password is printed once)."""
     from core.database import session_factory
@@ -155,6 +167,7 @@ def audit_verify() -> None:
     from core.database import session_factory
 
     with one_line_errors():
+        require_migrated()
         with session_factory(database_url())() as session:
             result = audit.verify_chain(session)
     if not result.ok:
@@ -174,6 +187,7 @@ def events_tail(
     from core.formatting import fmt_datetime
 
     with one_line_errors():
+        require_migrated()
         with session_factory(database_url())() as session:
             frame = recent_events(session, limit=limit, name_prefix=name or None)
     for row in reversed(list(frame.itertuples())):
@@ -189,6 +203,7 @@ def events_dispatch(loop: bool = typer.Option(False, help="Weiterlaufen und alle
     from jobs.dispatch_events import run
 
     with one_line_errors():
+        require_migrated()
         run(loop=loop)
 
 
@@ -234,6 +249,25 @@ def _supervise(processes: dict[str, subprocess.Popen[Any]]) -> None:
         stop()
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Run the CLI; usage errors (unknown option, missing argument) also end in one line."""
+    # Typer vendors click; its exception classes live in typer._click.
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    app()
+    try:
+        result = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        sys.exit(2)
+    except UsageError as exc:
+        typer.echo(f"Fehler: {exc.format_message()} (Hilfe: python manage.py --help)", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("Abgebrochen.", err=True)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -239,3 +239,24 @@ def test_events_tail_and_dispatch(sqlite_db: Bootstrapped) -> None:
 def test_a_bad_database_url_is_one_line(tmp_path: Path, url: str, message: str) -> None:
     result = Cli(url, cli_env(tmp_path))("db", "upgrade")
     assert one_line_error(result).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("users", "create"), "Fehler: Missing argument 'username'."),
+        (("events", "tail", "--limit", "0"), "Fehler: Invalid value for '--limit'"),
+        (("audit", "verfiy"), "Fehler: No such command 'verfiy'."),
+    ],
+)
+def test_usage_errors_are_one_line(sqlite_db: Bootstrapped, args: tuple[str, ...], message: str) -> None:
+    result = sqlite_db.cli(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+
+
+def test_read_only_commands_refuse_an_unmigrated_database(tmp_path: Path) -> None:
+    cli = Cli(f"sqlite:///{tmp_path / 'leer.db'}", cli_env(tmp_path))
+    for args in (("audit", "verify"), ("events", "tail")):
+        assert "python manage.py db upgrade" in one_line_error(cli(*args))
