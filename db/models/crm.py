@@ -11,7 +11,10 @@ from db.base import Base, TimestampMixin, VersionedMixin, intpk, personal, str10
 
 
 class Account(Base, TimestampMixin, VersionedMixin):
+    """A company. Ids are never reused (AUTOINCREMENT on SQLite): a merged id stays an unambiguous alias."""
+
     __tablename__ = "accounts"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[intpk]
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -36,7 +39,11 @@ class Account(Base, TimestampMixin, VersionedMixin):
 
 class Contact(Base, TimestampMixin, VersionedMixin):
     __tablename__ = "contacts"
-    __table_args__ = (Index("ix_contacts_match_name_postcode", "match_name", "postcode"),)
+    # Ids are never reused (AUTOINCREMENT on SQLite): a merged id stays an unambiguous alias.
+    __table_args__ = (
+        Index("ix_contacts_match_name_postcode", "match_name", "postcode"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[intpk]
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -116,3 +116,17 @@ def test_delete_is_audited_and_evented(factory: sessionmaker[Session]) -> None:
         log = audit.trail(s, entity="account", entity_id=account.id, )
         assert set(log[log.action == "deleted"].reason) == {"Dublette"}
         assert recent_events(s, limit=1).iloc[0]["name"] == "crm.account.deleted"
+
+
+def test_ids_of_deleted_records_are_never_reused(factory: sessionmaker[Session]) -> None:
+    """A merged or deleted id must stay unambiguous (aliases, audit trail, links in e-mails)."""
+    admin = make_user(factory).actor()
+    first = make_account(factory, admin, name="Erste GmbH")
+    delete_account(UnitOfWork(factory, actor=admin), first.id, expected_version=1)
+    second = make_account(factory, admin, name="Zweite GmbH")
+    assert second.id > first.id
+    contact = make_contact(factory, admin)
+    from core.contacts import delete_contact
+
+    delete_contact(UnitOfWork(factory, actor=admin), contact.id, expected_version=1)
+    assert make_contact(factory, admin).id > contact.id
