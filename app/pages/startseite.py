@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from app.components import context, queries
@@ -48,7 +49,8 @@ def my_work(actor: Actor) -> None:
     for row in recent.itertuples():
         name_col, city_col, when_col, open_col = st.columns([3, 2, 2, 1], vertical_alignment="center")
         name_col.markdown(f"**{row.name}**")
-        city_col.caption(" ".join(p for p in (row.postcode, row.city) if p) or "–")
+        # pandas 3 stores missing text as NaN, which is truthy: test for real values.
+        city_col.caption(" ".join(str(p) for p in (row.postcode, row.city) if pd.notna(p) and p) or "–")
         when_col.caption(fmt_datetime(row.updated_at, lang))
         if open_col.button(t("list.open"), key=f"start__open_{row.id}", icon=":material/open_in_new:"):
             open_account(int(row.id))
