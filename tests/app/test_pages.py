@@ -66,7 +66,7 @@ def test_object_pages_open_with_a_record(logged_in: LoggedIn, app_data: AppData)
     at.switch_page("pages/kunden_stamm.py").run()
     assert_clean(at)
     assert "Müller Maschinenbau" in titles(at)[0]
-    assert [tab.label for tab in at.tabs] == ["Übersicht", "Kontakte", "Änderungsprotokoll"]
+    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Kontakte", "Änderungsprotokoll"]
     assert any("nicht bearbeiten" in info.value for info in at.info), "viewer sees a read-only form"
     at.session_state["kontakt_detail__id"] = app_data.contact.id
     at.switch_page("pages/kontakt_detail.py").run()
@@ -265,3 +265,18 @@ def test_admin_creates_user(logged_in: LoggedIn, app_data: AppData) -> None:
     at.button(key="FormSubmitter:users_new__form-Benutzer anlegen").click().run()
     assert_clean(at)
     assert "neu.mitarbeiter" in list(at.dataframe[0].value.iloc[:, 0])
+
+
+def test_start_page_lists_own_account_without_postcode(logged_in: LoggedIn, app_data: AppData) -> None:
+    from core.accounts import create_account, delete_account
+
+    factory = session_factory(app_data.url)
+    rep = app_data.users[Role.SALES_REP].actor()
+    bare = create_account(UnitOfWork(factory, actor=rep), {"name": "Ohne Adresse GmbH"})
+    try:
+        at = logged_in(Role.SALES_REP)
+        at.switch_page("pages/startseite.py").run()
+        assert_clean(at)
+        assert any("Ohne Adresse GmbH" in m.value for m in at.markdown)
+    finally:
+        delete_account(UnitOfWork(factory, actor=app_data.users[Role.ADMIN].actor()), bare.id, expected_version=None)
