@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -22,7 +23,9 @@ users_app = typer.Typer(no_args_is_help=True, help="Benutzer.")
 apikeys_app = typer.Typer(no_args_is_help=True, help="API-Schlüssel.")
 audit_app = typer.Typer(no_args_is_help=True, help="Audit-Protokoll.")
 events_app = typer.Typer(no_args_is_help=True, help="Ereignisse (Outbox).")
+dedupe_app = typer.Typer(no_args_is_help=True, help="Dublettenprüfung.")
 for sub, name in (
+    (dedupe_app, "dedupe"),
     (db_app, "db"),
     (demo_app, "demo"),
     (users_app, "users"),
@@ -31,6 +34,10 @@ for sub, name in (
     (events_app, "events"),
 ):
     app.add_typer(sub, name=name)
+
+from cli_imports import import_command  # noqa: E402
+
+app.command("import")(import_command)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -205,6 +212,33 @@ def events_dispatch(loop: bool = typer.Option(False, help="Weiterlaufen und alle
     with one_line_errors():
         require_migrated()
         run(loop=loop)
+
+
+@dedupe_app.command("scan")
+def dedupe_scan(
+    entity: str = typer.Option(..., help="contacts oder accounts"),
+    threshold: float | None = typer.Option(None, help="Schwelle 0–1 (Standard: Einstellung der Admin-Seite)"),
+    out: Path | None = typer.Option(None, help="CSV mit id_a,id_b,external_id_a,external_id_b,score"),
+) -> None:
+    """Compare all records of an entity, write the candidate pairs (a < b) and store them for review."""
+    from core.database import session_factory
+    from core.dedupe.scan import scan_duplicates
+    from core.dedupe.settings import check_threshold, entity_of
+    from core.permissions import SYSTEM
+    from core.uow import UnitOfWork
+
+    with one_line_errors():
+        entity_of(entity)
+        if threshold is not None:
+            check_threshold(threshold)
+        require_migrated()
+        uow = UnitOfWork(session_factory(database_url()), actor=SYSTEM)
+        if out is None:
+            report = scan_duplicates(uow, entity=entity, threshold=threshold)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                report = scan_duplicates(uow, entity=entity, threshold=threshold, out=handle)
+    typer.echo(report.describe() + (f"; CSV: {out}" if out else ""))
 
 
 @app.command("serve")

@@ -13,10 +13,13 @@ import platform
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
-from bench import scenarios
+from bench import imports, scenarios
 from bench.databases import DEFAULT_POSTGRES_URL, postgres_database, postgres_reachable, sqlite_database
 from bench.scenarios import Measurement
 from db.session import create_db_engine, make_session_factory
+
+
+IMPORT_ROWS = 100_000
 
 
 def parse_args() -> argparse.Namespace:
@@ -88,6 +91,8 @@ def main() -> None:
     results: list[Measurement] = []
     for backend, size in backends(args, sizes):
         results += run_one(backend, size, args)
+    for backend in dict.fromkeys(backend for backend, _ in backends(args, sizes)):
+        results += imports.run(backend, IMPORT_ROWS, args.postgres_url)
     print()
     print_table(results, args.markdown)
 

@@ -12,8 +12,10 @@ from pydantic import Field, field_validator, model_validator
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from core.dedupe.keys import match_keys_for_account, set_match_keys
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.listing import ListQuery, Page, equality_filters, fetch_page
+from core.merge import surviving_id
 from core.records import create_record, delete_record, update_record
 from core.uow import UnitOfWork
 from core.validation import InputModel, check_country, check_email, check_phone, check_postcode, parse
@@ -138,7 +140,7 @@ def _check_references(uow: UnitOfWork, data: AccountInput, account_id: int | Non
 def get_account(uow: UnitOfWork, account_id: int) -> AccountView:
     with uow:
         uow.authorize("accounts.read")
-        return _view(uow, _load(uow, account_id))
+        return _view(uow, _load(uow, surviving_id(uow.session, ENTITY, account_id)))
 
 
 def create_account(uow: UnitOfWork, values: Mapping[str, Any], *, reason: str | None = None) -> AccountView:
@@ -148,7 +150,10 @@ def create_account(uow: UnitOfWork, values: Mapping[str, Any], *, reason: str | 
         data = data.model_copy(update={"owner_id": owner_id})
         uow.authorize("accounts.write", owner_id=owner_id, check_owner=True)
         _check_references(uow, data)
-        account = create_record(uow, Account(**data.model_dump(), version=1), entity=ENTITY, fields=EDITABLE, reason=reason)
+        keys = match_keys_for_account(data.model_dump())
+        account = create_record(
+            uow, Account(**data.model_dump(), **keys, version=1), entity=ENTITY, fields=EDITABLE, reason=reason
+        )
         view = _view(uow, account)
         uow.commit()
         return view
@@ -170,6 +175,7 @@ def update_account(
         if data.owner_id != account.owner_id:
             uow.authorize("accounts.write", owner_id=data.owner_id, check_owner=True)
         _check_references(uow, data, account_id)
+        set_match_keys(account, match_keys_for_account(data.model_dump()))
         update_record(
             uow, account, data.model_dump(), entity=ENTITY, expected_version=expected_version, reason=reason
         )

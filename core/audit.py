@@ -7,13 +7,13 @@ Values of columns marked personal are encrypted with the data subject's key (cry
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import inspect, select
+from sqlalchemy import and_, false, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from core import ledger
@@ -23,6 +23,7 @@ from db.models import AuditEntry, LedgerHead, PersonKey
 
 CHAIN = "audit"
 VERIFY_BATCH = 5_000
+VERIFY_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,13 @@ def trail(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     limit: int = 1_000,
+    records: Mapping[str, Sequence[str | int]] | None = None,
 ) -> pd.DataFrame:
-    """Entries newest first, personal values decrypted (or '[gelöscht]' after erasure)."""
+    """Entries newest first, personal values decrypted (or '[gelöscht]' after erasure).
+
+    `records` narrows the log to several records at once, e.g. an account and its addresses:
+    `{"account": [7], "address": [12, 13]}`.
+    """
     stmt = (
         select(AuditEntry, PersonKey.key)
         .outerjoin(PersonKey, PersonKey.id == AuditEntry.subject_key_id)
@@ -173,6 +179,17 @@ def trail(
         stmt = stmt.where(AuditEntry.entity == entity)
     if entity_id is not None:
         stmt = stmt.where(AuditEntry.entity_id == str(entity_id))
+    if records is not None:
+        stmt = stmt.where(
+            or_(
+                false(),
+                *(
+                    and_(AuditEntry.entity == kind, AuditEntry.entity_id.in_([str(i) for i in ids]))
+                    for kind, ids in records.items()
+                    if ids
+                ),
+            )
+        )
     if field:
         stmt = stmt.where(AuditEntry.field == field)
     if actor_name:
@@ -197,3 +214,54 @@ def trail(
         for e, key in session.execute(stmt)
     ]
     return pd.DataFrame(rows, columns=["id", "occurred_at", "actor_name", "entity", "entity_id", *TRAIL_COLUMNS[3:]])
+
+
+def _entries_by_id(session: Session, ids: Sequence[int]) -> dict[int, AuditEntry]:
+    rows: dict[int, AuditEntry] = {}
+    for start in range(0, len(ids), VERIFY_CHUNK):
+        chunk = ids[start : start + VERIFY_CHUNK]
+        rows.update({e.id: e for e in session.scalars(select(AuditEntry).where(AuditEntry.id.in_(chunk)))})
+    return rows
+
+
+def verify_entries_shown(session: Session, ids: Iterable[int]) -> ledger.Verification:
+    """A real check of exactly the entries a page shows, without walking the whole chain.
+
+    Each entry is re-hashed from its stored content, its `prev_hash` must equal the stored hash
+    of entry id-1 (the genesis hash for entry 1), and the entry after it (or the chain head, for
+    the newest entry) must point back to it. So an altered, removed or re-hashed shown entry is
+    named, as is a removed predecessor.
+    """
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return ledger.Verification(True, 0)
+    neighbours = {i - 1 for i in wanted if i > 1} | {i + 1 for i in wanted}
+    rows = _entries_by_id(session, sorted(set(wanted) | neighbours))
+    head = session.get(LedgerHead, CHAIN)
+    checked = 0
+    for entry_id in wanted:
+        entry = rows.get(entry_id)
+        if entry is None:
+            return ledger.Verification(False, checked, entry_id, "Eintrag fehlt (gelöscht).")
+        if ledger.chain_hash(entry.prev_hash, _payload(entry)) != entry.hash:
+            return ledger.Verification(False, checked, entry_id, "Inhalt wurde nachträglich verändert.")
+        predecessor = rows.get(entry_id - 1)
+        if entry_id > 1 and predecessor is None:
+            return ledger.Verification(False, checked, entry_id - 1, f"Eintrag {entry_id - 1} fehlt (gelöscht).")
+        expected_prev = predecessor.hash if predecessor is not None else ledger.GENESIS_HASH
+        if entry.prev_hash != expected_prev:
+            problem = "Verkettung passt nicht zum vorigen Eintrag (eingefügt, entfernt oder umsortiert)."
+            return ledger.Verification(False, checked, entry_id, problem)
+        successor = rows.get(entry_id + 1)
+        head_id, head_hash = (head.last_id, head.last_hash) if head is not None else (0, ledger.GENESIS_HASH)
+        if successor is None and head_id > entry_id:
+            return ledger.Verification(False, checked, entry_id + 1, f"Eintrag {entry_id + 1} fehlt (gelöscht).")
+        if successor is not None:
+            linked = successor.prev_hash == entry.hash
+        else:
+            linked = head_id == entry_id and head_hash == entry.hash
+        if not linked:
+            problem = "Der folgende Eintrag bzw. der Kettenkopf verweist nicht auf diesen Eintrag."
+            return ledger.Verification(False, checked, entry_id, problem)
+        checked += 1
+    return ledger.Verification(True, checked)

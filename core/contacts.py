@@ -14,8 +14,10 @@ from pydantic import Field, field_validator, model_validator
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from core.dedupe.keys import match_keys_for_contact, set_match_keys
 from core.errors import NotFound, ValidationFailed
 from core.listing import ListQuery, Page, equality_filters, fetch_page
+from core.merge import surviving_id
 from core.records import create_record, delete_record, update_record
 from core.uow import UnitOfWork
 from core.validation import InputModel, check_country, check_email, check_phone, check_postcode, parse
@@ -129,7 +131,7 @@ def _check_references(uow: UnitOfWork, data: ContactInput, contact_id: int | Non
 def get_contact(uow: UnitOfWork, contact_id: int) -> ContactView:
     with uow:
         uow.authorize("contacts.read")
-        return _view(uow, _load(uow, contact_id))
+        return _view(uow, _load(uow, surviving_id(uow.session, ENTITY, contact_id)))
 
 
 def create_contact(uow: UnitOfWork, values: Mapping[str, Any], *, reason: str | None = None) -> ContactView:
@@ -141,7 +143,7 @@ def create_contact(uow: UnitOfWork, values: Mapping[str, Any], *, reason: str | 
         _check_references(uow, data)
         contact = create_record(
             uow,
-            Contact(**data.model_dump(), version=1),
+            Contact(**data.model_dump(), **match_keys_for_contact(data.model_dump()), version=1),
             entity=ENTITY,
             fields=EDITABLE,
             subject_type=ENTITY,
@@ -167,6 +169,7 @@ def update_contact(
         if data.owner_id != contact.owner_id:
             uow.authorize("contacts.write", owner_id=data.owner_id, check_owner=True)
         _check_references(uow, data, contact_id)
+        set_match_keys(contact, match_keys_for_contact(data.model_dump()))
         update_record(
             uow,
             contact,

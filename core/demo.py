@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import audit, events
 from core.accounts import INDUSTRIES, REVENUE_CLASSES, AccountView, get_account, update_account
 from core.contacts import ContactView, get_contact, update_contact
+from core.dedupe.keys import match_keys_for_account, match_keys_for_contact
 from core.demo_vocabulary import (
     ACCOUNT_NOTES,
     BRAND_NOUNS,
@@ -526,7 +527,7 @@ def account_rows(
         created = past_moment(rng, reference - DATA_SPAN, reference)
         key_account = employees > 1_000 or rng.random() < 0.05
         owner_id = manager_id if key_account else rng.choice(owners[_region_team(postcode)])
-        yield {
+        row = {
             "external_id": f"ACC-{number:06d}",
             "name": name,
             "legal_form": legal_form,
@@ -546,6 +547,7 @@ def account_rows(
             "created_at": created,
             "updated_at": created if rng.random() < 0.6 else past_moment(rng, created, reference),
         }
+        yield row | match_keys_for_account(row)
 
 
 @register_demo_step("users", Phase.SETUP)
@@ -688,7 +690,7 @@ def contact_rows(
         birth_date = None
         if rng.random() < 0.25:
             birth_date = today - dt.timedelta(days=rng.randint(22 * 365, 64 * 365))
-        yield {
+        row = {
             "external_id": f"CON-{number:07d}",
             "account_id": seed.id if seed else None,
             "salutation": salutation,
@@ -708,6 +710,7 @@ def contact_rows(
             "created_at": created,
             "updated_at": created if rng.random() < 0.7 else past_moment(rng, created, reference),
         }
+        yield row | match_keys_for_contact(row)
 
 
 @register_demo_step("contacts", Phase.BULK)
@@ -888,3 +891,6 @@ def _contact_edit(run: DemoRun, rng: random.Random, kind: str, contact: ContactV
         return editor, {"mobile": mobile_number(rng)}, "Neue Mobilnummer mitgeteilt"
     code = contact.phone.split(" ")[1] if contact.phone else "30"
     return editor, {"phone": phone_number(rng, code, extension=True)}, "Neue Durchwahl laut E-Mail-Signatur"
+
+
+import core.demo_addresses  # noqa: E402,F401  (registers the "addresses" bulk step after the contacts)

@@ -38,12 +38,21 @@ for _entity, _label in (("account", "Firma"), ("contact", "Kontakt")):
     register_event(f"crm.{_entity}.created", f"{_label} angelegt")
     register_event(f"crm.{_entity}.updated", f"{_label} geändert")
     register_event(f"crm.{_entity}.deleted", f"{_label} gelöscht")
+register_event("crm.address.created", "Adresse angelegt")
+register_event("crm.address.updated", "Adresse geändert")
+register_event("crm.address.retired", "Adresse ausgelaufen")
 register_event("crm.user.created", "Benutzer angelegt")
 register_event("crm.user.updated", "Benutzer geändert")
 register_event("crm.user.logged_in", "Benutzer angemeldet")
 register_event("crm.apikey.created", "API-Schlüssel angelegt")
 register_event("crm.apikey.revoked", "API-Schlüssel widerrufen")
 register_event("crm.demo.seeded", "Demodaten erzeugt")
+register_event("crm.import.completed", "Import abgeschlossen")
+register_event("crm.import.rejected", "Import abgelehnt")
+register_event("crm.account.merged", "Firmen zusammengeführt")
+register_event("crm.contact.merged", "Kontakte zusammengeführt")
+register_event("crm.account.merge_undone", "Zusammenführung von Firmen rückgängig gemacht")
+register_event("crm.contact.merge_undone", "Zusammenführung von Kontakten rückgängig gemacht")
 
 
 @dataclass(frozen=True)
@@ -222,3 +231,6 @@ def recent_events(session: Session, *, limit: int = 50, name_prefix: str | None 
         for e in session.scalars(stmt)
     ]
     return pd.DataFrame(rows, columns=["id", "occurred_at", "name", "entity", "entity_id", "actor_id", "payload"])
+register_event("crm.duplicate.scanned", "Dublettenprüfung durchgeführt")
+register_event("crm.duplicate.dismissed", "Dublettenverdacht als „keine Dublette“ markiert")
+register_event("crm.duplicate_threshold.updated", "Schwelle der Dublettenprüfung geändert")

@@ -100,6 +100,7 @@ register_permission(
     {Role.ADMIN: _A, Role.SALES_MANAGER: _A, Role.SALES_REP: _O, Role.MARKETING: _A},
 )
 register_permission("contacts.delete", "Kontakte löschen", {Role.ADMIN: _A, Role.SALES_MANAGER: _A})
+register_permission("duplicates.merge", "Dubletten zusammenführen", {Role.ADMIN: _A, Role.SALES_MANAGER: _A})
 register_permission("users.manage", "Benutzer verwalten", {Role.ADMIN: _A})
 register_permission("apikeys.manage", "API-Schlüssel verwalten", {Role.ADMIN: _A})
 register_permission("audit.read", "Audit-Protokoll einsehen und prüfen", {Role.ADMIN: _A, Role.COMPLIANCE: _A})
@@ -109,3 +110,9 @@ register_permission(
     "Berichte ansehen",
     {Role.ADMIN: _A, Role.SALES_MANAGER: _A, Role.SALES_REP: _A, Role.MARKETING: _A, Role.VIEWER: _A},
 )
+register_permission(
+    "duplicates.review",
+    "Dubletten prüfen",
+    {Role.ADMIN: _A, Role.SALES_MANAGER: _A, Role.MARKETING: _A},
+)
+register_permission("duplicates.configure", "Dublettenprüfung einstellen", {Role.ADMIN: _A})

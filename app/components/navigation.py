@@ -118,7 +118,31 @@ register_page(
 register_page(
     PageSpec("pages/ereignisse_liste.py", "page.events", ":material/bolt:", "ereignisse", Section.ADMIN, "events.read")
 )
-
+register_page(
+    PageSpec(
+        "pages/dubletten.py", "page.duplicates", ":material/content_copy:", "dubletten", Section.MASTER_DATA, "duplicates.review"
+    )
+)
+register_page(
+    PageSpec(
+        "pages/zusammenfuehren.py", "page.merge", ":material/merge:", "zusammenfuehren", Section.MASTER_DATA, "duplicates.merge"
+    )
+)
+register_page(
+    PageSpec(
+        "pages/import_assistent.py", "page.import", ":material/upload_file:", "import-assistent", Section.MASTER_DATA, "contacts.write"
+    )
+)
+register_page(
+    PageSpec(
+        "pages/admin_dubletten.py",
+        "page.duplicate_settings",
+        ":material/tune:",
+        "admin-dubletten",
+        Section.ADMIN,
+        "duplicates.configure",
+    )
+)
 
 
 def visible_sections(actor: Actor) -> dict[Section | None, list[PageSpec]]:

@@ -1,4 +1,5 @@
-"""Kontakt: one person — header, edit form and change history; without a selection, a new contact."""
+"""Kontakt: one person — header, edit form, addresses and change log (plus tabs and facets that later
+capabilities register in app/components/object_tabs.py); without a selection, a new contact."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from typing import Any
 import streamlit as st
 
 from app.components import context, queries
+from app.components.address_tab import address_tab
 from app.components.dialogs import delete_section
+from app.components.duplicate_hints import render_form_hints
 from app.components.feedback import show_error
 from app.components.fields import FormField
-from app.components.history_view import record_history
+from app.components.history_view import change_log_section
 from app.components.i18n import current_lang, t
 from app.components.links import CONTACT_ID_KEY, open_account, open_contact, selected_id
-from app.components.object_page import EditForm, Facet, Versioned, object_header, object_sections
+from app.components.object_page import EditForm, Facet, Versioned, object_header
+from app.components.object_tabs import ObjectTab, facets_for, render_object_tabs
+from core.addresses import Owner
 from core.contacts import SALUTATIONS, ContactView, create_contact, delete_contact, update_contact
 from core.errors import DomainError
 from core.formatting import fmt_datetime
@@ -65,6 +70,7 @@ def new_contact() -> None:
         return
     st.caption(t("contacts.new_help"))
     preset = {"country": "DE", "account_id": st.session_state.get(PRESET_ACCOUNT_KEY)}
+    render_form_hints("contacts", f"{NS}_new", FIELDS)
     EditForm(
         ns=f"{NS}_new", fields=FIELDS, save=create, submit_label=t("contacts.create"), on_saved=remember
     ).render(record_id=None, version=None, values=preset)
@@ -86,6 +92,7 @@ def header(contact: ContactView) -> None:
             Facet(label("email"), contact.email or "–"),
             Facet(label("phone"), contact.phone or contact.mobile or "–"),
             Facet(label("owner_id"), contact.owner_name or "–"),
+            *facets_for("contact", context.current_actor(), contact),
         ],
         icon=":material/person:",
     )
@@ -133,10 +140,29 @@ else:
             st.switch_page("pages/kontakte_liste.py")
     else:
         header(contact)
-        overview_tab, history_tab = object_sections(NS, [t("object.overview"), t("object.history")])
-        with overview_tab:
-            overview(contact)
-        with history_tab:
-            record_history("contact", contact.id)
+        owner = Owner("contact", contact.id)
+        render_object_tabs(
+            NS,
+            "contact",
+            context.current_actor(),
+            contact,
+            [
+                ObjectTab("contact", "overview", "object.overview", overview, order=10),
+                ObjectTab(
+                    "contact",
+                    "addresses",
+                    "object.addresses",
+                    lambda c: address_tab(f"{NS}_addr", owner, record_owner_id=c.owner_id),
+                    order=20,
+                ),
+                ObjectTab(
+                    "contact",
+                    "history",
+                    "object.history",
+                    lambda c: change_log_section(f"{NS}_log", owner, name=c.full_name),
+                    order=90,
+                ),
+            ],
+        )
         if st.button(t("contacts.new"), key=f"{NS}__new", icon=":material/person_add:"):
             open_contact(None)

@@ -1,4 +1,5 @@
-"""Kundenstamm: one account — key figures, edit form, its contacts and its change history.
+"""Kundenstamm: one account — key figures, edit form, addresses, contacts and the change log, plus the
+tabs and facets later capabilities register (app/components/object_tabs.py).
 Without a selected account it is the "Neue Firma" wizard."""
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ import pandas as pd
 import streamlit as st
 
 from app.components import context, queries
+from app.components.address_tab import address_tab
 from app.components.dialogs import delete_section
+from app.components.duplicate_hints import render_duplicate_hints
 from app.components.feedback import show_error
 from app.components.fields import FormField
-from app.components.history_view import record_history
+from app.components.history_view import change_log_section
 from app.components.i18n import current_lang, t
 from app.components.links import ACCOUNT_ID_KEY, open_account, open_contact, selected_id
-from app.components.object_page import EditForm, Facet, object_header, object_sections
+from app.components.object_page import EditForm, Facet, object_header
+from app.components.object_tabs import ObjectTab, facets_for, render_object_tabs
 from app.components.wizard import Wizard, WizardStep
 from core.accounts import (
     INDUSTRIES,
@@ -26,6 +30,7 @@ from core.accounts import (
     delete_account,
     update_account,
 )
+from core.addresses import Owner
 from core.errors import DomainError
 from core.formatting import fmt_datetime, fmt_number
 from core.listing import ListQuery
@@ -91,6 +96,7 @@ def new_account_wizard() -> None:
         st.session_state[ACCOUNT_ID_KEY] = view.id
         st.query_params["id"] = str(view.id)
 
+    render_duplicate_hints("accounts", st.session_state.get("acc_new__data") or {})
     Wizard(
         ns="acc_new",
         steps=[WizardStep(title, fields) for title, fields in field_groups(None)],
@@ -115,9 +121,11 @@ def header(account: AccountView) -> None:
         facets=[
             Facet(label("legal_form"), account.legal_form or "–"),
             Facet(label("industry"), account.industry or "–"),
+            Facet(label("revenue_class"), account.revenue_class or "–"),
             Facet(label("owner_id"), account.owner_name or "–"),
             Facet(label("city"), " ".join(p for p in (account.postcode, account.city) if p) or "–"),
             Facet(t("accounts.contacts"), fmt_number(account.contact_count, lang)),
+            *facets_for("account", context.current_actor(), account),
         ],
         icon=":material/business:",
     )
@@ -192,14 +200,30 @@ else:
             st.switch_page("pages/firmen_liste.py")
     else:
         header(account)
-        overview_tab, contacts_section, history_tab = object_sections(
-            NS, [t("object.overview"), t("object.contacts"), t("object.history")]
+        owner = Owner("account", account.id)
+        render_object_tabs(
+            NS,
+            "account",
+            context.current_actor(),
+            account,
+            [
+                ObjectTab("account", "overview", "object.overview", overview, order=10),
+                ObjectTab(
+                    "account",
+                    "addresses",
+                    "object.addresses",
+                    lambda a: address_tab(f"{NS}_addr", owner, record_owner_id=a.owner_id),
+                    order=20,
+                ),
+                ObjectTab("account", "contacts", "object.contacts", contacts_tab, order=30),
+                ObjectTab(
+                    "account",
+                    "history",
+                    "object.history",
+                    lambda a: change_log_section(f"{NS}_log", owner, name=a.name),
+                    order=90,
+                ),
+            ],
         )
-        with overview_tab:
-            overview(account)
-        with contacts_section:
-            contacts_tab(account)
-        with history_tab:
-            record_history("account", account.id)
         if st.button(t("accounts.new"), key=f"{NS}__new", icon=":material/add:"):
             open_account(None)

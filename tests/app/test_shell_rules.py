@@ -32,8 +32,8 @@ def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections()
         None: ["start"],
         Section.COMPLIANCE: ["audit-protokoll"],
         Section.REPORTS: ["stammdaten-bericht"],
-        Section.MASTER_DATA: ["firmen-liste", "kontakte-liste"],
-        Section.ADMIN: ["admin-benutzer", "admin-api-schluessel", "ereignisse"],
+        Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "dubletten", "zusammenfuehren", "import-assistent"],
+        Section.ADMIN: ["admin-benutzer", "admin-api-schluessel", "ereignisse", "admin-dubletten"],
     }
     assert sections_of(Role.COMPLIANCE) == {
         None: ["start"],
@@ -43,7 +43,7 @@ def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections()
     assert sections_of(Role.SALES_REP) == {
         None: ["start"],
         Section.REPORTS: ["stammdaten-bericht"],
-        Section.MASTER_DATA: ["firmen-liste", "kontakte-liste"],
+        Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "import-assistent"],
     }
     for role in Role:
         listed = [url for urls in sections_of(role).values() for url in urls]

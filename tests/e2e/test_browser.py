@@ -24,11 +24,15 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 ADMIN_PAGES = [
     ("Stammdaten", "Firmen", "Firmen", "e2e-02-firmen"),
     ("Stammdaten", "Kontakte", "Kontakte", "e2e-03-kontakte"),
+    ("Stammdaten", "Dubletten", "Dubletten", "e2e-03b-dubletten"),
+    ("Stammdaten", "Zusammenführen", "Zusammenführen", "e2e-03c-zusammenfuehren"),
+    ("Stammdaten", "Import-Assistent", "Import-Assistent", "e2e-03d-import"),
     ("Berichte", "Stammdaten-Bericht", "Stammdaten-Bericht", "e2e-04-stammdaten-bericht"),
     ("Compliance", "Audit-Protokoll", "Audit-Protokoll", "e2e-05-audit-protokoll"),
     ("Administration", "Benutzer", "Benutzer", "e2e-06-benutzer"),
     ("Administration", "API-Schlüssel", "API-Schlüssel", "e2e-07-api-schluessel"),
     ("Administration", "Ereignisse", "Ereignisse", "e2e-08-ereignisse"),
+    ("Administration", "Dublettenprüfung", "Dublettenprüfung", "e2e-08b-dublettenpruefung"),
 ]
 
 
@@ -147,8 +151,10 @@ def test_admin_navigates_every_section(page: Page, servers: Servers) -> None:
             expect(page.get_by_text(re.compile(r"^\d+ Benutzer$"))).to_be_visible()
         elif link == "Ereignisse":
             expect(page.get_by_text(re.compile(r"^[\d.]+ Ereignisse, neueste zuerst$"))).to_be_visible()
-        else:
+        elif link == "API-Schlüssel":
             expect(page.get_by_role("button", name="Schlüssel erzeugen")).to_be_visible()
+        elif link == "Import-Assistent":
+            expect(page.get_by_test_id("stFileUploader")).to_be_visible()
         page.wait_for_timeout(300)  # let charts and grids finish painting for the screenshot
         shot(page, name)
 
@@ -208,11 +214,13 @@ def test_create_and_edit_contact(page: Page, servers: Servers) -> None:
 
     page.get_by_role("tab", name="Änderungsprotokoll").click()
     idle(page)
-    expect(page.get_by_text(re.compile(r"^\d+ Protokolleinträge, neueste zuerst$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\d+ Einträge, neueste zuerst$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Kette geprüft"))).to_be_visible()
     rows = history_rows(page)
-    # Zeitpunkt, Wer, Aktion, Feld, Alter Wert, Neuer Wert, Grund — newest first: the edit, then the creation.
-    assert rows[0][2:] == ["geändert", "Position", "Einkäuferin", "Leiterin Einkauf", "Beförderung laut E-Mail"], rows
-    created = {row[3]: row[5] for row in rows[1:] if row[2] == "angelegt"}
+    # Zeitpunkt, Objekt, Wer, Aktion, Feld, Alter Wert, Neuer Wert, Grund — newest first: the edit, then the creation.
+    assert rows[0][1] == "Kontakt", rows
+    assert rows[0][3:] == ["geändert", "Position", "Einkäuferin", "Leiterin Einkauf", "Beförderung laut E-Mail"], rows
+    created = {row[4]: row[6] for row in rows[1:] if row[3] == "angelegt"}
     assert created["Vorname"] == "Erika" and created["Nachname"] == "Musterfrau", rows
     assert created["Firma"] == f"{name} ({city})", rows  # the company as the picker names it
     assert created["Position"] == "Einkäuferin" and created["Ort"] == "Köln", rows

@@ -98,9 +98,10 @@ def test_tiny_seed_creates_accounts_contacts_users_and_a_verifiable_history(
     assert edits.occurred_at.min() >= clock.current - dt.timedelta(days=366)
     assert edits.occurred_at.max() < clock.current
     assert first.version > 1
-    assert set(bulk_entries) == {"account", "contact"}
+    assert set(bulk_entries) == {"account", "contact", "address"}
     assert "20 Firmen" in str(bulk_entries["account"]) and "60 Kontakte" in str(bulk_entries["contact"])
-    assert seeded.iloc[0].payload["counts"] == {"account": 20, "contact": 60}
+    assert report.count("Adressen") >= 20, "every company has its Besuchsadresse"
+    assert seeded.iloc[0].payload["counts"] == {"account": 20, "contact": 60, "address": report.count("Adressen")}
     assert verify(factory).ok
 
 
