@@ -22,7 +22,15 @@ def import_command(
 ) -> None:
     """Import contacts or accounts; the same external_id again updates instead of duplicating."""
     from core.database import session_factory
-    from core.imports import REJECTED, auto_mapping, entity_spec, parse_mapping_option, read_file, report_csv, run_import
+    from core.imports import (
+        REJECTED,
+        auto_mapping,
+        entity_spec,
+        parse_mapping_option,
+        read_file,
+        report_csv,
+        run_import,
+    )
     from core.permissions import SYSTEM
     from core.uow import UnitOfWork
     from manage import database_url, fail, one_line_errors, require_migrated

@@ -18,7 +18,6 @@ from bench.databases import DEFAULT_POSTGRES_URL, postgres_database, postgres_re
 from bench.scenarios import Measurement
 from db.session import create_db_engine, make_session_factory
 
-
 IMPORT_ROWS = 100_000
 
 

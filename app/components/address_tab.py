@@ -47,7 +47,7 @@ def address_fields() -> list[FormField]:
         FormField("address_line2", label("address_line2"), placeholder="z. B. Gebäude B, 3. OG"),
         FormField("state", label("state")),
         FormField("country", label("country"), required=True, placeholder="DE", help=t("accounts.country_help")),
-        FormField("valid_from", label("valid_from"), "date"),
+        FormField("valid_from", label("valid_from"), "date", future=True),
     ]
 
 

@@ -29,6 +29,8 @@ class FormField:
     required: bool = False
     help: str | None = None
     placeholder: str | None = None
+    # kind "date": False for dates of birth and the like, True for planned dates (validity periods)
+    future: bool = False
     # kind "lookup": (search term, current value) -> {value: label}, searched on the server
     lookup: Callable[[str, Any], Mapping[Any, str]] | None = None
 
@@ -101,9 +103,8 @@ def render_field(
     elif field.kind == "int":
         st.number_input(label, min_value=0, step=1, placeholder=field.placeholder, **common)
     elif field.kind == "date":
-        st.date_input(
-            label, min_value=dt.date(1900, 1, 1), max_value=dt.date.today(), format="DD.MM.YYYY", **common
-        )
+        latest = dt.date(2100, 12, 31) if field.future else dt.date.today()
+        st.date_input(label, min_value=dt.date(1900, 1, 1), max_value=latest, format="DD.MM.YYYY", **common)
     elif field.kind == "bool":
         st.toggle(label, **common)
     if error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import streamlit as st
@@ -74,6 +75,8 @@ class EditForm:
     on_saved: Callable[[Versioned], None] | None = None
     with_reason: bool = False
     columns: int = 2
+    # live: no st.form, so every field change reruns the page (e.g. duplicate hints while typing)
+    live: bool = False
     labels: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -133,22 +136,28 @@ class EditForm:
         errors = state.get(self._errors_key) or {}
         if message:
             st.error(message, icon=":material/error:")
-        for lookup in (f for f in self.fields if f.kind == "lookup"):
-            render_lookup_search(self.ns, lookup, disabled=disabled)
-        with st.form(f"{self.ns}__form", border=True):
-            render_fields(
-                self.ns, self.fields, errors=errors, columns=self.columns, disabled=disabled, in_form=True
-            )
-            if self.with_reason:
-                st.text_input(t("form.reason"), key=self._reason_key, help=t("form.reason_help"), disabled=disabled)
-            st.form_submit_button(
-                self.submit_label,
-                type="primary",
-                icon=":material/save:",
-                disabled=disabled,
-                on_click=self._submit,
-                args=(record_id,),
-            )
+        if self.live:
+            with st.container(border=True):
+                self._body(record_id, errors, disabled, in_form=False)
+        else:
+            for lookup in (f for f in self.fields if f.kind == "lookup"):
+                render_lookup_search(self.ns, lookup, disabled=disabled)
+            with st.form(f"{self.ns}__form", border=True):
+                self._body(record_id, errors, disabled, in_form=True)
+
+    def _body(self, record_id: int | None, errors: Mapping[str, str], disabled: bool, *, in_form: bool) -> None:
+        render_fields(self.ns, self.fields, errors=errors, columns=self.columns, disabled=disabled, in_form=in_form)
+        if self.with_reason:
+            st.text_input(t("form.reason"), key=self._reason_key, help=t("form.reason_help"), disabled=disabled)
+        submit = st.form_submit_button if in_form else partial(st.button, key=f"{self.ns}__submit")
+        submit(
+            self.submit_label,
+            type="primary",
+            icon=":material/save:",
+            disabled=disabled,
+            on_click=self._submit,
+            args=(record_id,),
+        )
 
     def _conflict_banner(self, record_id: int | None, version: int | None, values: Mapping[str, Any]) -> None:
         with st.container(border=True):

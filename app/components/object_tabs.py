@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-
 from app.components.feedback import show_error
 from app.components.i18n import DE, t
 from app.components.object_page import Facet, object_sections

@@ -14,7 +14,15 @@ import streamlit as st
 
 from app.components import queries
 from app.components.feedback import field_errors_text, flash
-from app.components.fields import FormField, collect_values, display_value, missing_required, render_fields, widget_key, widget_value
+from app.components.fields import (
+    FormField,
+    collect_values,
+    display_value,
+    missing_required,
+    render_fields,
+    widget_key,
+    widget_value,
+)
 from app.components.i18n import current_lang, t
 from core.errors import DomainError, ValidationFailed
 

@@ -10,7 +10,7 @@ import streamlit as st
 from app.components import context, queries
 from app.components.address_tab import address_tab
 from app.components.dialogs import delete_section
-from app.components.duplicate_hints import render_form_hints
+from app.components.duplicate_hints import render_duplicate_hints, render_form_hints
 from app.components.feedback import show_error
 from app.components.fields import FormField
 from app.components.history_view import change_log_section
@@ -72,7 +72,7 @@ def new_contact() -> None:
     preset = {"country": "DE", "account_id": st.session_state.get(PRESET_ACCOUNT_KEY)}
     render_form_hints("contacts", f"{NS}_new", FIELDS)
     EditForm(
-        ns=f"{NS}_new", fields=FIELDS, save=create, submit_label=t("contacts.create"), on_saved=remember
+        ns=f"{NS}_new", fields=FIELDS, save=create, submit_label=t("contacts.create"), on_saved=remember, live=True
     ).render(record_id=None, version=None, values=preset)
 
 
@@ -106,6 +106,7 @@ def overview(contact: ContactView) -> None:
     editable = context.may("contacts.write", owner_id=contact.owner_id)
     if not editable:
         st.info(t("common.read_only"), icon=":material/lock:")
+    render_duplicate_hints("contacts", contact.form_values(), exclude_id=contact.id)
 
     def save(values: dict[str, Any], expected_version: int | None, reason: str | None) -> ContactView:
         return update_contact(context.uow(), contact.id, values, expected_version=expected_version, reason=reason)

@@ -142,6 +142,7 @@ def overview(account: AccountView) -> None:
     editable = context.may("accounts.write", owner_id=account.owner_id)
     if not editable:
         st.info(t("common.read_only"), icon=":material/lock:")
+    render_duplicate_hints("accounts", account.form_values(), exclude_id=account.id)
     fields = [f for _, group in field_groups(account) for f in group]
     EditForm(
         ns=NS, fields=fields, save=save(account.id), submit_label=t("common.save"), with_reason=True

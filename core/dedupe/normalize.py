@@ -124,11 +124,25 @@ def street_and_number(street: str | None) -> tuple[str, str]:
     return name.strip(" ,."), re.sub(r"\s+", "", number)
 
 
+_PHONE_SEPARATORS = str.maketrans("", "", " /-.")
+_DE_INTERNATIONAL = re.compile(r"\+49[1-9]\d{6,11}")
+_DE_NATIONAL = re.compile(r"0[1-9]\d{6,11}")
+
+
 @lru_cache(maxsize=100_000)
 def phone_e164(raw: str | None, country: str | None = "DE") -> str | None:
-    """E.164 ("+4930123456") or None when the text is no possible phone number."""
+    """E.164 ("+4930123456") or None when the text is no possible phone number.
+
+    Plainly written German numbers (+49 221 741281, 0221/741281) take a fast path that gives
+    the same result as phonenumbers (tests compare both); imports normalise 100,000s of them.
+    """
     if not raw or not raw.strip():
         return None
+    compact = raw.translate(_PHONE_SEPARATORS)
+    if _DE_INTERNATIONAL.fullmatch(compact):
+        return compact
+    if (country or "DE").upper() == "DE" and _DE_NATIONAL.fullmatch(compact):
+        return "+49" + compact[1:]
     try:
         number = phonenumbers.parse(raw, (country or "DE").upper())
     except phonenumbers.NumberParseException:

@@ -4,7 +4,16 @@
 connect its columns to fields, `plan_import` previews and `run_import` writes (service.py).
 """
 
-from core.imports.fields import ACCOUNTS, CONTACTS, ENTITIES, EntitySpec, auto_mapping, check_mapping, entity_spec, parse_mapping_option
+from core.imports.fields import (
+    ACCOUNTS,
+    CONTACTS,
+    ENTITIES,
+    EntitySpec,
+    auto_mapping,
+    check_mapping,
+    entity_spec,
+    parse_mapping_option,
+)
 from core.imports.reading import SourceTable, read_file
 from core.imports.rows import Issue
 from core.imports.service import (

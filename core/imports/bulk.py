@@ -52,7 +52,10 @@ def reserve_ids(session: Session, model: type[Base], count: int) -> list[int]:
         sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table})
         stmt = text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :count)")
         return [int(i) for i in session.scalars(stmt, {"sequence": sequence, "count": count})]
-    start = (session.scalar(select(func.max(model.__table__.c.id))) or 0) + 1
+    highest = session.scalar(select(func.max(model.__table__.c.id))) or 0
+    # AUTOINCREMENT tables (accounts, contacts) never reuse the id of a deleted or merged row.
+    used = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :table"), {"table": table}) or 0
+    start = max(highest, used) + 1
     return list(range(start, start + count))
 
 

@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -24,7 +25,6 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
-from xml.sax.saxutils import escape
 
 PAGE = landscape(A4)
 MARGIN = 14 * mm

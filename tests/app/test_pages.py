@@ -130,7 +130,7 @@ def test_create_contact_through_form(logged_in: LoggedIn, app_data: AppData) -> 
     at.text_input(key=f"{ns}first_name").input("Anna")
     at.text_input(key=f"{ns}last_name").input("Schmidt")
     at.text_input(key=f"{ns}email").input("kein-at-zeichen")
-    at.button(key="FormSubmitter:con_obj_new__form-Kontakt anlegen").click().run()
+    at.button(key="con_obj_new__submit").click().run()
     assert_clean(at)
     assert any("keine gültige E-Mail-Adresse" in m.value for m in at.markdown), "message next to the field"
     assert at.text_input(key=f"{ns}first_name").value == "Anna", "input kept after a validation error"
@@ -140,7 +140,7 @@ def test_create_contact_through_form(logged_in: LoggedIn, app_data: AppData) -> 
     picker = at.selectbox(key=f"{ns}account_id")
     assert picker.options == ["– keine Angabe –", "Müller Maschinenbau (Köln)"], "the company is searched on the server"
     picker.set_value(app_data.account.id)
-    at.button(key="FormSubmitter:con_obj_new__form-Kontakt anlegen").click().run()
+    at.button(key="con_obj_new__submit").click().run()
     assert_clean(at)
     assert "Anna Schmidt" in titles(at)[0]
     factory = session_factory(app_data.url)
@@ -280,3 +280,37 @@ def test_start_page_lists_own_account_without_postcode(logged_in: LoggedIn, app_
         assert any("Ohne Adresse GmbH" in m.value for m in at.markdown)
     finally:
         delete_account(UnitOfWork(factory, actor=app_data.users[Role.ADMIN].actor()), bare.id, expected_version=None)
+
+
+def test_new_contact_form_warns_about_a_likely_duplicate_while_typing(logged_in: LoggedIn, app_data: AppData) -> None:
+    at = logged_in(Role.SALES_MANAGER)
+    at.switch_page("pages/kontakt_detail.py").run()
+    ns = "con_obj_new__f__"
+    assert not at.warning, "no hint before anything is typed"
+    at.text_input(key=f"{ns}first_name").input("Jürgen").run()
+    at.text_input(key=f"{ns}last_name").input("Weiss").run()
+    at.text_input(key=f"{ns}email").input("J.Weiss@Example.de").run()
+    assert_clean(at)
+    assert any("Möglicherweise doppelt" in w.value for w in at.warning), [w.value for w in at.warning]
+    hint_text = " ".join(m.value for m in at.markdown)
+    assert "Weiß" in hint_text and str(app_data.contact.id) in hint_text, "names the existing contact"
+
+
+def test_object_page_of_a_record_points_to_its_likely_duplicate(logged_in: LoggedIn, app_data: AppData) -> None:
+    from core.contacts import create_contact, delete_contact
+
+    factory = session_factory(app_data.url)
+    manager = app_data.users[Role.SALES_MANAGER].actor()
+    twin = create_contact(
+        UnitOfWork(factory, actor=manager),
+        {"first_name": "Jürgen", "last_name": "Weiss", "email": "j.weiss@example.de"},
+    )
+    try:
+        at = logged_in(Role.SALES_MANAGER)
+        at.session_state["kontakt_detail__id"] = twin.id
+        at.switch_page("pages/kontakt_detail.py").run()
+        assert_clean(at)
+        assert any("Möglicherweise doppelt" in w.value for w in at.warning)
+        assert str(app_data.contact.id) in " ".join(m.value for m in at.markdown)
+    finally:
+        delete_contact(UnitOfWork(factory, actor=manager), twin.id, expected_version=None)

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
-from core.contacts import ContactInput
 from core.accounts import AccountInput
+from core.contacts import ContactInput
 from core.errors import PermissionDenied, ValidationFailed
 from core.imports import (
     ACCOUNTS,
@@ -311,3 +311,15 @@ def test_cli_import_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
         failed = run_cli(tmp_path, *args)
         assert failed.returncode == 1, args
         assert len(failed.stderr.strip().splitlines()) == 1 and failed.stderr.startswith(message), failed.stderr
+
+
+def test_imported_records_never_reuse_the_id_of_a_deleted_one(factory: sessionmaker[Session], clock: FrozenClock) -> None:
+    from core.contacts import delete_contact
+    from tests.factories.crm import make_contact
+
+    admin = make_user(factory, Role.ADMIN, clock=clock).actor()
+    gone = make_contact(factory, admin, clock=clock, email="weg@example.de")
+    delete_contact(UnitOfWork(factory, actor=admin, clock=clock), gone.id, expected_version=1)
+    run_import(uow_for(factory, clock), read_file(csv_bytes(GOOD), "k.csv"), entity="contacts")
+    with factory() as session:
+        assert session.scalar(select(func.min(Contact.id))) > gone.id

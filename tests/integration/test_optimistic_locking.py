@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.accounts import get_account, update_account
@@ -10,8 +11,6 @@ from core.contacts import get_contact
 from core.errors import Conflict
 from core.permissions import Role
 from core.uow import UnitOfWork
-from sqlalchemy import update
-
 from db.models import Contact
 from tests.factories.crm import make_account, make_contact
 from tests.factories.identity import make_user

@@ -89,3 +89,28 @@ def test_match_keys() -> None:
     assert contact == {"match_name": "657", "match_phone": "+491711234567", "match_email": "a.mueller@example.de"}
     account = match_keys_for_account({"name": "Die Müller Bau GmbH & Co. KG", "phone": "0221 123456"})
     assert account == {"match_name": "657", "match_phone": "+49221123456"}
+
+
+def test_fast_german_phone_path_agrees_with_phonenumbers() -> None:
+    """The shortcut for plainly written German numbers must give exactly what phonenumbers gives."""
+    import random
+
+    import phonenumbers
+
+    from core.dedupe.normalize import phone_e164
+    from core.demo import phone_number
+    from core.demo_vocabulary import CITIES
+
+    def reference(raw: str) -> str | None:
+        number = phonenumbers.parse(raw, "DE")
+        if not phonenumbers.is_possible_number(number):
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    rng = random.Random(7)
+    samples = [phone_number(rng, rng.choice(CITIES).dialling_code, extension=rng.random() < 0.5) for _ in range(2000)]
+    samples += ["0221 741281", "0221/741281", "0221-74 12 81", "+49 30 1234567", "0151 23456789", "+49 (0)221 741281"]
+    for raw in samples:
+        national = raw.replace("+49", "0").replace(" ", "") if raw.startswith("+49 ") else raw
+        assert phone_e164(raw) == reference(raw), raw
+        assert phone_e164(national) == reference(national), national

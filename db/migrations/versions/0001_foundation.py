@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 import db.base
 from db.append_only import append_only_ddl, drop_append_only_ddl
 
