@@ -236,6 +236,39 @@ def _clear_other_primaries(uow: UnitOfWork, address: Address, owner: Owner) -> N
         _record_change(uow, other, owner, changes, action="updated", reason=reason)
 
 
+def _set_primary_flags(uow: UnitOfWork, owner: Owner, ids: Sequence[int], primary: bool, reason: str) -> None:
+    rows = uow.session.scalars(
+        select(Address).where(Address.id.in_(list(ids))).execution_options(populate_existing=True)
+    ).all()
+    for address in rows:
+        changes = audit.apply_changes(address, {"is_primary": primary})
+        if changes:
+            _record_change(uow, address, owner, changes, action="updated", reason=reason)
+
+
+def demote_moved_primaries(uow: UnitOfWork, owner: Owner, moved_ids: Sequence[int], reason: str) -> list[int]:
+    """After a merge moved addresses to `owner`, keep one primary per type: the owner's own.
+
+    Returns the ids that stopped being primary, so undoing the merge can restore them.
+    """
+    owner_column = Address.account_id if owner.kind == "account" else Address.contact_id
+    primaries = uow.session.scalars(
+        select(Address)
+        .where(owner_column == owner.id, Address.is_primary.is_(True))
+        .execution_options(populate_existing=True)
+    ).all()
+    moved = set(moved_ids)
+    own_types = {a.type for a in primaries if a.id not in moved}
+    demoted = [a.id for a in primaries if a.id in moved and a.type in own_types]
+    _set_primary_flags(uow, owner, demoted, False, reason)
+    return demoted
+
+
+def restore_primaries(uow: UnitOfWork, owner: Owner, ids: Sequence[int], reason: str) -> None:
+    """Undo of `demote_moved_primaries` once the addresses are back with their first owner."""
+    _set_primary_flags(uow, owner, ids, True, reason)
+
+
 def _sync_main_address(
     uow: UnitOfWork, address: Address, owner: Owner, record: Account | Contact, reason: str | None
 ) -> None:

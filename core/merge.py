@@ -21,6 +21,7 @@ from sqlalchemy import Column, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.addresses import Owner, demote_moved_primaries, restore_primaries
 from core.dedupe.keys import match_keys_for_account, match_keys_for_contact, set_match_keys
 from core.dedupe.review import MERGED
 from core.dedupe.scan import OPEN
@@ -456,6 +457,9 @@ def merge(
         survivor_snapshot = _snapshot(uow, spec, survivor)
         values = {f: getattr(merged, f) for f in taken}
         relinked = _relink(uow, spec, source=merged_id, target=survivor_id, reason=note)
+        demoted = demote_moved_primaries(
+            uow, Owner(spec.name, survivor_id), relinked.get(f"addresses.{spec.name}_id", []), note
+        )
         delete_record(
             uow,
             merged,
@@ -475,6 +479,7 @@ def merge(
                 "values": survivor_snapshot,
                 "taken_from_merged": [c.field for c in changes],
                 "version_after": survivor.version,
+                "demoted_primaries": demoted,
             },
             relinked=relinked,
             merged_at=uow.now,
@@ -569,6 +574,8 @@ def undo_merge(uow: UnitOfWork, merge_id: int, *, reason: str | None = None) -> 
             table = Base.metadata.tables[table_name]
             moved = _move(uow, table, column, ids, source=record.survivor_id, target=record.merged_id)
             _audit_moves(uow, RELINKS.get(key), moved, record.survivor_id, record.merged_id, note)
+        demoted = record.survivor_before.get("demoted_primaries", [])
+        restore_primaries(uow, Owner(spec.name, record.merged_id), demoted, note)
         uow.session.execute(delete(RecordAlias).where(RecordAlias.merge_id == record.id))
         _set_candidate_status(uow, spec, (record.survivor_id, record.merged_id), OPEN)
         record.undone_at = uow.now

@@ -381,3 +381,23 @@ def test_a_live_record_wins_over_a_stale_alias(factory: sessionmaker[Session], c
         session.add(RecordAlias(entity="account", alias_id=pair.survivor, target_id=pair.merged, merge_id=merge_id))
         session.commit()
     assert get_account(uow(factory, pair.actor, clock), pair.survivor).id == pair.survivor
+
+
+def test_merge_keeps_one_primary_address_per_type_and_undo_restores_the_flag(
+    factory: sessionmaker[Session], clock: FrozenClock, pair: AccountPair
+) -> None:
+    own_billing = add_address(factory, clock(), account_id=pair.survivor)  # both records have a primary Rechnungsadresse
+    merge_id = merge_pair(factory, clock, pair)
+    primaries = read(
+        factory,
+        select(Address.id).where(Address.account_id == pair.survivor, Address.type == "rechnung", Address.is_primary),
+    )
+    assert primaries == [own_billing], "the survivor's own primary stays, the moved one is demoted"
+    assert read(factory, select(Address.account_id).where(Address.id == pair.merged_address)) == [pair.survivor]
+    with factory() as session:
+        log = audit.trail(session, entity="address", entity_id=pair.merged_address, field="is_primary")
+    assert list(log.new_value) == ["nein"]
+
+    undo_merge(uow(factory, pair.actor, clock), merge_id)
+    assert read(factory, select(Address.is_primary).where(Address.id == pair.merged_address)) == [True]
+    assert read(factory, select(Address.is_primary).where(Address.id == own_billing)) == [True]
