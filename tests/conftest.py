@@ -6,13 +6,16 @@ import datetime as dt
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.migrate import upgrade
-from db.session import create_db_engine
+from db.session import create_db_engine, normalise_url
 
 PG_DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
 
@@ -40,17 +43,45 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@contextmanager
+def private_postgres_database(url: str) -> Iterator[str]:
+    """A database of this test run's own on the server of `url`, dropped afterwards.
+
+    Two test runs on one server (a developer's and CI's, or parallel sessions) must not reset
+    each other's schema. Without CREATE DATABASE rights, the given database itself is reset.
+    """
+    name = f"crm_test_{os.getpid()}"
+    server = create_db_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError:
+        server.dispose()
+        reset_postgres(url)
+        yield url
+        return
+    try:
+        yield make_url(normalise_url(url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A freshly migrated database per backend (Alembic migrations, not create_all)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    else:
-        url = postgres_url()
-        assert url is not None
-        reset_postgres(url)
-    upgrade(url)
-    return url
+        upgrade(url)
+        yield url
+        return
+    server_url = postgres_url()
+    assert server_url is not None
+    with private_postgres_database(server_url) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
