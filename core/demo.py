@@ -36,6 +36,7 @@ from core import audit, events
 from core.accounts import INDUSTRIES, REVENUE_CLASSES, AccountView, get_account, update_account
 from core.contacts import ContactView, get_contact, update_contact
 from core.dedupe.keys import match_keys_for_account, match_keys_for_contact
+from core.dedupe.normalize import website_domain
 from core.demo_vocabulary import (
     ACCOUNT_NOTES,
     BRAND_NOUNS,
@@ -507,11 +508,47 @@ def _company_base_name(rng: random.Random, pools: Pools, industry: str, city: Ci
     return last
 
 
+def company_domain(base_name: str, name: str, city: str, taken: set[str]) -> str:
+    """A web/e-mail domain of its own for a company (real domains are unique), added to `taken`.
+
+    From the name without legal form ("schmidt-elektronik.de"). When another company already has
+    it (namesakes such as two "Maschinenbau Berlin GmbH" are common in generated data), the first
+    free of: name + city unless the name already contains it ("mueller-bau-koeln.de"), the full
+    name with legal form ("mueller-bau-gmbh.de"), name + running number ("mueller-bau-2.de").
+    Deterministic: depends only on the names and the order in which companies are generated.
+    """
+    base = slug(base_name)
+    city_slug = slug(city.split(" ")[0])
+    candidates = [base]
+    if city_slug and f"-{city_slug}-" not in f"-{base}-":
+        candidates.append(f"{base}-{slug(city)}")
+    full = slug(name)
+    if full != base:
+        candidates.append(full)
+    domain = next((f"{c}.de" for c in candidates if f"{c}.de" not in taken), None)
+    number = 2
+    while domain is None:
+        candidate = f"{base}-{number}.de"
+        domain = candidate if candidate not in taken else None
+        number += 1
+    taken.add(domain)
+    return domain
+
+
+def _taken_domains(run: DemoRun, start: int) -> set[str]:
+    """Domains of companies seeded earlier (only when the table already has demo companies)."""
+    if start <= 1:
+        return set()
+    websites = run.session.scalars(select(Account.website).where(Account.website.is_not(None)))
+    return {website_domain(w) or "" for w in websites} - {""}
+
+
 def account_rows(
     run: DemoRun, owners: Mapping[str, list[int]], manager_id: int, start: int
 ) -> Iterator[dict[str, Any]]:
     """Company rows ACC-<start>… combined from the pools; owners follow the postcode region."""
     rng = run.rng(f"accounts:{start}")
+    taken = _taken_domains(run, start)
     pools = run.pools
     city_weights = [c.weight for c in CITIES]
     reference = run.reference
@@ -523,7 +560,7 @@ def account_rows(
         base_name = _company_base_name(rng, pools, industry, city)
         name = base_name if legal_form == "Einzelunternehmen" else f"{base_name} {legal_form}"
         postcode = f"{rng.randint(city.postcode_from, city.postcode_to):05d}"
-        domain = f"{slug(base_name)}.de" if rng.random() < 0.92 else None
+        domain = company_domain(base_name, name, city.name, taken) if rng.random() < 0.92 else None
         created = past_moment(rng, reference - DATA_SPAN, reference)
         key_account = employees > 1_000 or rng.random() < 0.05
         owner_id = manager_id if key_account else rng.choice(owners[_region_team(postcode)])

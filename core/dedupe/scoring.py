@@ -50,7 +50,7 @@ DISAGREE = {
     "postcode": -0.5,
     "city": -0.5,
     "street": -1.0,
-    "domain": -1.0,
+    "domain": -2.0,
     "legal_form": -0.5,
     "account": -0.5,
 }
@@ -60,7 +60,7 @@ AGREE = {
     "phone": 5.0,
     "postcode": 1.5,
     "city": 0.5,
-    "domain": 4.0,
+    "domain": 7.0,
     "legal_form": 0.5,
     "account": 1.0,
 }
@@ -300,6 +300,19 @@ def _street(a: AccountFeatures, b: AccountFeatures) -> FieldScore:
     return FieldScore("street", similarity, DISAGREE["street"])
 
 
+def _other_town(a: AccountFeatures, b: AccountFeatures) -> bool:
+    """Both addresses known and in different towns (postcode and city differ): a move or another site."""
+    return bool(a.postcode and b.postcode and a.city and b.city) and a.postcode != b.postcode and a.city != b.city
+
+
+def _implied_by_town(score: FieldScore) -> FieldScore:
+    """In another town street and (landline) phone differ for a moved company as much as for another
+    one: their disagreement is no further evidence beyond postcode and city, so it counts nothing."""
+    if score.weight >= 0:
+        return score
+    return FieldScore(score.field, score.similarity, 0.0, "anderer Ort")
+
+
 def account_field_scores(a: AccountFeatures, b: AccountFeatures) -> list[FieldScore]:
     if a.name and b.name:
         similarity = company_name_similarity(a.name, b.name)
@@ -308,15 +321,19 @@ def account_field_scores(a: AccountFeatures, b: AccountFeatures) -> list[FieldSc
         name = FieldScore("company_name", None, 0.0)
     if a.domains and b.domains:
         shared = bool(a.domains & b.domains)
-        domain = FieldScore("domain", float(shared), AGREE["domain"] if shared else DISAGREE["domain"])
+        weight = AGREE["domain"] if shared else DISAGREE["domain"]
+        domain = FieldScore("domain", float(shared), weight, "eigene Domain gleich" if shared else "")
     else:
         domain = FieldScore("domain", None, 0.0)
+    phone, street = _exact("phone", a.phone, b.phone), _street(a, b)
+    if _other_town(a, b):
+        phone, street = _implied_by_town(phone), _implied_by_town(street)
     return [
         name,
         _exact("legal_form", a.legal_form, b.legal_form),
-        _exact("phone", a.phone, b.phone),
+        phone,
         domain,
-        _street(a, b),
+        street,
         _exact("postcode", a.postcode, b.postcode),
         _exact("city", a.city, b.city),
     ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from core.errors import ValidationFailed
+from core.imports.collector import collection_paused
 
 DELIMITERS = (";", ",", "\t", "|")
 FILE_FIELD = "datei"
@@ -37,9 +38,11 @@ class SourceTable:
 def read_file(data: bytes, file_name: str, *, delimiter: str | None = None, encoding: str | None = None) -> SourceTable:
     suffix = PurePath(file_name).suffix.lower()
     if suffix in (".csv", ".txt"):
-        return read_csv(data, file_name, delimiter=delimiter, encoding=encoding)
+        with collection_paused():
+            return read_csv(data, file_name, delimiter=delimiter, encoding=encoding)
     if suffix == ".xlsx":
-        return read_xlsx(data, file_name)
+        with collection_paused():
+            return read_xlsx(data, file_name)
     raise ValidationFailed({FILE_FIELD: f"Dateityp „{suffix or file_name}“ wird nicht unterstützt (CSV oder XLSX)"})
 
 
@@ -117,7 +120,7 @@ def _table(file_name: str, records: list[list[str]], notes: list[str]) -> Source
     rows: list[list[str]] = []
     numbers: list[int] = []
     for index in range(header_index + 1, len(records)):
-        cells = [c.strip() for c in records[index]]
+        cells = list(map(str.strip, records[index]))
         if any(cells):
             rows.append(cells)
             numbers.append(index + 1)

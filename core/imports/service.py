@@ -30,7 +30,16 @@ from core import audit
 from core.dedupe.keys import match_keys_for_account, match_keys_for_contact
 from core.errors import Conflict, ValidationFailed
 from core.events import change_payload
-from core.imports.bulk import audit_imported, chunks, insert_rows, refresh_statistics, reserve_ids
+from core.imports.bulk import (
+    audit_imported,
+    chunks,
+    insert_columns,
+    insert_rows,
+    larger_page_cache,
+    refresh_statistics,
+    reserve_ids,
+)
+from core.imports.collector import collection_paused
 from core.imports.fields import EntitySpec, auto_mapping, check_mapping, entity_spec
 from core.imports.reading import SourceTable
 from core.imports.rows import CleanRow, Issue, check_rows
@@ -157,7 +166,7 @@ def plan_import(
 ) -> ImportPlan:
     """Check the whole file against the rules and the database, without writing anything."""
     spec = entity_spec(entity)
-    with uow:
+    with collection_paused(), uow:
         uow.authorize(spec.permission)
         return _plan(uow, table, spec, mapping)
 
@@ -294,6 +303,13 @@ def run_import(
         raise ValidationFailed({"mode": f"unbekannter Modus „{mode}“ (erlaubt: {', '.join(MODES)})"})
     spec = entity_spec(entity)
     report = progress or (lambda share, text: None)
+    with collection_paused():
+        return _run(uow, table, spec, mode, mapping, report)
+
+
+def _run(
+    uow: UnitOfWork, table: SourceTable, spec: EntitySpec, mode: str, mapping: Mapping[str, str | None] | None, report: Progress
+) -> ImportResult:
     with uow:
         uow.authorize(spec.permission)
         report(0.05, "Zeilen werden geprüft …")
@@ -370,9 +386,10 @@ def _write(uow: UnitOfWork, plan: ImportPlan, mode: str, report: Progress) -> Im
     new_rows = [r for r in plan.rows if r.values.get("external_id") not in plan.existing]
     old_rows = [r for r in plan.rows if r.values.get("external_id") in plan.existing]
     report(0.35, f"{len(new_rows)} {plan.spec.label} werden angelegt …")
-    created_ids = _insert_records(uow, target, new_rows, company_ids)
-    report(0.75, "Änderungsprotokoll wird geschrieben …")
-    audit_imported(uow, entity=target.entity, entity_ids=created_ids, reason=reason)
+    with larger_page_cache(uow.session):
+        created_ids = _insert_records(uow, target, new_rows, company_ids)
+        report(0.75, "Änderungsprotokoll wird geschrieben …")
+        audit_imported(uow, entity=target.entity, entity_ids=created_ids, reason=reason)
     report(0.85, f"{len(old_rows)} vorhandene {plan.spec.label} werden abgeglichen …")
     updated = _update_records(uow, target, old_rows, plan.existing, company_ids, reason)
     refresh_statistics(uow.session, (target.model, Address, Account), len(created_ids))
@@ -436,29 +453,54 @@ def _address_values(values: Mapping[str, Any]) -> dict[str, Any] | None:
     return parts | {"country": values.get("country") or "DE"}
 
 
+def _record_columns(target: Target, rows: Sequence[Mapping[str, Any]], company_ids: Mapping[str, int]) -> dict[str, list[Any]]:
+    """`_record_values` for many rows at once, column by column (country defaults to DE)."""
+    columns = {c: [values.get(c) for values in rows] for c in target.columns if c not in ("account_id", "street", "country")}
+    columns["country"] = [values.get("country") or "DE" for values in rows]
+    if target.model is Contact:
+        account_of: dict[str, int] = {}
+        columns["account_id"] = [
+            (account_of[c] if c in account_of else account_of.setdefault(c, company_ids[c.casefold()])) if c else None
+            for c in (values.get("company") for values in rows)
+        ]
+    else:
+        streets = (" ".join(p for p in (values.get("street"), values.get("house_number")) if p) for values in rows)
+        columns["street"] = [street[:200] or None for street in streets]
+    return columns
+
+
+def _key_columns(target: Target, columns: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
+    """The duplicate-check keys (`Target.match_keys`) of every record (at least one), column by column."""
+    names = list(columns)
+    match_keys = target.match_keys
+    keys = [match_keys(dict(zip(names, record))) for record in zip(*columns.values())]
+    return {name: [k[name] for k in keys] for name in keys[0]}
+
+
+def _address_columns(rows: Sequence[Mapping[str, Any]], ids: Sequence[int], countries: Sequence[str]) -> dict[str, list[Any]]:
+    """The primary address of each record that has any address part (`_address_values`), column by column."""
+    parts = {p: [values.get(p) for values in rows] for p in ADDRESS_PARTS}
+    wanted = [i for i, present in enumerate(zip(*parts.values())) if any(present)]
+    if len(wanted) == len(rows):
+        return parts | {"country": list(countries), "owner": list(ids)}
+    return {name: [column[i] for i in wanted] for name, column in (parts | {"country": countries, "owner": ids}).items()}
+
+
 def _insert_records(uow: UnitOfWork, target: Target, rows: Sequence[CleanRow], company_ids: Mapping[str, int]) -> list[int]:
     if not rows:
         return []
     session = uow.session
     ids = reserve_ids(session, target.model, len(rows))
     stamp = _stamp(uow)
-    owner = uow.actor.user_id
-    records: list[dict[str, Any]] = []
-    addresses: list[dict[str, Any]] = []
-    owner_column = "contact_id" if target.model is Contact else "account_id"
-    other_column = "account_id" if target.model is Contact else "contact_id"
-    for record_id, row in zip(ids, rows):
-        values = _record_values(target, row.values, company_ids)
-        values["country"] = values["country"] or "DE"
-        records.append({"id": record_id, **values, **target.match_keys(values), "owner_id": owner, **stamp})
-        address = _address_values(row.values)
-        if address is not None:
-            addresses.append(
-                {owner_column: record_id, other_column: None, "type": target.address_type, **address, "is_primary": True,
-                 "valid_from": None, "valid_until": None, **stamp}
-            )
-    insert_rows(session, target.model, records)
-    insert_rows(session, Address, addresses)
+    values = [row.values for row in rows]
+    columns = _record_columns(target, values, company_ids)
+    columns |= _key_columns(target, columns)
+    insert_columns(session, target.model, {"id": ids, **columns}, len(ids), constants={"owner_id": uow.actor.user_id, **stamp})
+    addresses = _address_columns(values, ids, columns["country"])
+    owner_column, other_column = ("contact_id", "account_id") if target.model is Contact else ("account_id", "contact_id")
+    addresses[owner_column] = addresses.pop("owner")
+    constants = {other_column: None, "type": target.address_type, "is_primary": True, "valid_from": None, "valid_until": None, **stamp}
+    insert_columns(session, Address, addresses, len(addresses[owner_column]), constants=constants)
     return ids
 
 

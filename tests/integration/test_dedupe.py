@@ -18,12 +18,14 @@ from core.dedupe.hints import duplicate_hints
 from core.dedupe.review import dismiss_candidate, get_candidate, list_candidates
 from core.dedupe.scan import scan_duplicates
 from core.dedupe.settings import DEFAULT_THRESHOLDS, get_threshold, set_threshold
+from core.demo import seed_demo
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.listing import ListQuery
 from core.permissions import SYSTEM, Role
 from core.uow import UnitOfWork
 from db.migrate import upgrade
-from db.models import Contact, DuplicateCandidate
+from db.models import Account, Contact, DuplicateCandidate
+from tests.conftest import FrozenClock
 from tests.factories.crm import make_account, make_contact
 from tests.factories.identity import make_user
 
@@ -161,6 +163,58 @@ def test_account_scan_finds_company_written_differently(factory: sessionmaker[Se
     out = io.StringIO()
     scan_duplicates(uow(factory), entity="accounts", out=out)
     assert out.getvalue().splitlines()[1].startswith(f"{a.id},{b.id},ACC-1,ACC-2,")
+
+
+def test_moved_company_is_found_by_its_own_domain_but_not_a_namesake(factory: sessionmaker[Session]) -> None:
+    common = dict(name="Meister Ingenieurbau GmbH", legal_form="GmbH")
+    a = make_account(
+        factory,
+        SYSTEM,
+        **common,
+        street="Hauptstraße 12",
+        postcode="12578",
+        city="Berlin",
+        phone="+49 30 1234560",
+        website="https://www.meister-ingenieurbau.de",
+        external_id="ACC-1",
+    )
+    moved = make_account(
+        factory,
+        SYSTEM,
+        **common,
+        street="Lindenallee 7",
+        postcode="80331",
+        city="München",
+        email="office@meister-ingenieurbau.de",
+        external_id="ACC-2",
+    )
+    make_account(
+        factory,
+        SYSTEM,
+        **common,
+        street="Gartenweg 3",
+        postcode="20095",
+        city="Hamburg",
+        phone="+49 40 5554440",
+        website="https://www.meister-ingenieurbau-hamburg.de",
+        external_id="ACC-3",
+    )
+    out = io.StringIO()
+    report = scan_duplicates(uow(factory), entity="accounts", out=out)
+    assert report.found == 1
+    assert out.getvalue().splitlines()[1].startswith(f"{a.id},{moved.id},ACC-1,ACC-2,")
+
+
+def test_demo_companies_get_distinct_domains_also_when_seeded_twice(
+    factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    for seed in (5, 5):
+        seed_demo(factory, seed=seed, clock=clock, size="tiny", accounts=300, contacts=10, history=0)
+    with factory() as session:
+        websites = [w for w in session.scalars(select(Account.website)) if w]
+        names = list(session.scalars(select(Account.name)))
+    assert len(names) == 600 and len(set(names)) < len(names), "the generator makes namesakes"
+    assert len(websites) > 500 and len(set(websites)) == len(websites)
 
 
 def test_hints_return_the_near_duplicate_with_field_scores(factory: sessionmaker[Session]) -> None:

@@ -323,3 +323,56 @@ def test_imported_records_never_reuse_the_id_of_a_deleted_one(factory: sessionma
     run_import(uow_for(factory, clock), read_file(csv_bytes(GOOD), "k.csv"), entity="contacts")
     with factory() as session:
         assert session.scalar(select(func.min(Contact.id))) > gone.id
+
+
+def test_repeated_values_are_checked_once_but_reported_in_every_row() -> None:
+    rows = [
+        "R-1;Herrn;Anna;Alt;31.02.1990;;;;;;1234;Berlin;DE",
+        "R-2;Herrn;Bea;Bolt;31.02.1990;;;;;;1234;Berlin;DE",
+        "R-3;Frau;Cem;Cay;1980-01-31;;;;;;10115;Berlin;DE;zu viel",
+        "R-4;Frau;Dana;Dorn;1980-01-31;;;;;;10115;Berlin;DE",
+    ]
+    table = read_file(csv_bytes(*rows), "k.csv")
+    clean, issues = check_rows(table, CONTACTS, auto_mapping(CONTACTS, table.columns))  # type: ignore[arg-type]
+    assert [r.values["external_id"] for r in clean] == ["R-4"]
+    assert [(i.row, i.column, i.value) for i in issues] == [
+        (2, "Anrede", "Herrn"),
+        (2, "Geburtsdatum", "31.02.1990"),
+        (2, "PLZ", "1234"),
+        (3, "Anrede", "Herrn"),
+        (3, "Geburtsdatum", "31.02.1990"),
+        (3, "PLZ", "1234"),
+        (4, "–", ""),
+    ]
+
+
+def test_bulk_created_records_have_the_same_keys_and_chain_as_single_saves(
+    factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    import gc
+
+    from core.dedupe.keys import match_keys_for_contact
+    from core.ledger import chain_hash
+
+    rows = [
+        f"B-{n};Frau;Erika;Müller-{n % 3};01.02.1985;erika.{n}+tag@googlemail.com;0221 {741200 + n};Firma {n % 4} GmbH;"
+        f"Ring;{n};5066{n % 10};Köln;{'DE' if n % 2 else ''}"
+        for n in range(1, 41)
+    ]
+    result = run_import(uow_for(factory, clock), read_file(csv_bytes(*rows), "k.csv"), entity="contacts")
+    assert (result.created, result.companies_created) == (40, 4)
+    assert gc.isenabled(), "the garbage collector is on again after the import"
+    with factory() as session:
+        contacts = session.scalars(select(Contact).where(Contact.external_id.like("B-%"))).all()
+        assert len(contacts) == 40
+        for contact in contacts:
+            expected = match_keys_for_contact({c.key: getattr(contact, c.key) for c in Contact.__table__.columns})
+            assert (contact.match_name, contact.match_phone, contact.match_email) == (
+                expected["match_name"], expected["match_phone"], expected["match_email"])
+            assert contact.country == "DE"
+        assert session.scalar(select(func.count()).select_from(Address).where(Address.contact_id.in_([c.id for c in contacts]))) == 40
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.reason == f"Import #{result.run_id}").order_by(AuditEntry.id)).all()
+        assert len(entries) == 44 and {e.action for e in entries} == {"imported"}
+        for entry in entries:
+            assert entry.hash == chain_hash(entry.prev_hash, audit._payload(entry))  # noqa: SLF001
+        assert audit.verify_chain(session).ok

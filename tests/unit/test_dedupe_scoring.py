@@ -138,3 +138,61 @@ def test_account_blocking_uses_phone_when_the_name_changed() -> None:
     a = account_features({"id": 1, "name": "Krämer Bau GmbH", "phone": "0221 123450", "postcode": "50667"})
     b = account_features({"id": 2, "name": "Kremer Hochbau AG", "phone": "+49 221 123450", "postcode": "80331"})
     assert len(candidate_pairs([a, b], account_block_keys).pairs) == 1
+
+
+MOVED_FROM: dict[str, Any] = {
+    "id": 1,
+    "name": "Meister Ingenieurbau GmbH",
+    "legal_form": "GmbH",
+    "street": "Hauptstraße 12",
+    "postcode": "12578",
+    "city": "Berlin",
+    "phone": "+49 30 1234560",
+    "website": "https://www.meister-ingenieurbau.de",
+    "email": "office@meister-ingenieurbau.de",
+}
+
+
+def test_moved_company_with_its_own_domain_is_a_duplicate() -> None:
+    moved = MOVED_FROM | {
+        "id": 2,
+        "street": "Lindenallee 7",
+        "postcode": "80331",
+        "city": "München",
+        "phone": "+49 89 7654320",
+    }
+    pair = score_accounts(account_features(MOVED_FROM), account_features(moved))
+    by_field = fields(pair)
+    assert by_field["domain"].weight > 0 and by_field["domain"].note == "eigene Domain gleich"
+    assert by_field["phone"].weight == 0.0 and by_field["phone"].note == "anderer Ort"
+    assert by_field["street"].weight == 0.0 and by_field["street"].note == "anderer Ort"
+    assert by_field["postcode"].weight < 0 and by_field["city"].weight < 0
+    assert pair.score > 0.8
+    typo = score_accounts(account_features(MOVED_FROM), account_features(moved | {"name": "Meister Ingenieurbua"}))
+    assert typo.score > 0.75
+
+
+def test_namesake_in_another_town_with_another_domain_is_no_duplicate() -> None:
+    namesake = MOVED_FROM | {
+        "id": 2,
+        "street": "Lindenallee 7",
+        "postcode": "80331",
+        "city": "München",
+        "phone": "+49 89 7654320",
+        "website": "https://www.meister-ingenieurbau-muenchen.de",
+        "email": "info@meister-ingenieurbau-muenchen.de",
+    }
+    pair = score_accounts(account_features(MOVED_FROM), account_features(namesake))
+    assert fields(pair)["domain"].weight < 0
+    assert pair.score < 0.1
+    without_domain = {k: v for k, v in namesake.items() if k not in ("website", "email")}
+    assert score_accounts(account_features(MOVED_FROM), account_features(without_domain)).score < 0.2
+
+
+def test_street_and_phone_still_disagree_in_the_same_town() -> None:
+    neighbour = MOVED_FROM | {"id": 2, "street": "Lindenallee 7", "postcode": "12579", "phone": "+49 30 7654320"}
+    by_field = fields(score_accounts(account_features(MOVED_FROM), account_features(neighbour)))
+    assert by_field["street"].weight < 0 and by_field["phone"].weight < 0
+    no_city = {k: v for k, v in neighbour.items() if k != "city"} | {"postcode": "80331"}
+    by_field = fields(score_accounts(account_features(MOVED_FROM), account_features(no_city)))
+    assert by_field["street"].weight < 0 and by_field["phone"].weight < 0, "another town needs both sides' city"
