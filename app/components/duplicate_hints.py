@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from app.components import context
-from app.components.fields import FormField, collect_values
+from app.components.fields import FormField, collect_values, missing_widgets
 from app.components.i18n import current_lang, t, t_or
 from core.dedupe.hints import duplicate_hints
 from core.errors import DomainError
@@ -38,8 +38,17 @@ def render_duplicate_hints(entity: str, values: Mapping[str, Any], *, exclude_id
             st.markdown(f"- {line}  \n  {scores}")
 
 
-def render_form_hints(entity: str, ns: str, fields: Sequence[FormField], *, exclude_id: int | None = None) -> None:
-    """The panel for an EditForm: uses the values its widgets hold (the last input before saving)."""
-    values = {k: v for k, v in collect_values(ns, fields).items() if v not in (None, "")}
+def render_form_hints(
+    entity: str,
+    ns: str,
+    fields: Sequence[FormField],
+    *,
+    exclude_id: int | None = None,
+    saved: Mapping[str, Any] | None = None,
+) -> None:
+    """The panel for an EditForm: uses the values its widgets hold (the last input before saving),
+    or the record's saved values before the form was first drawn."""
+    typed = collect_values(ns, fields) if not missing_widgets(ns, fields) else dict(saved or {})
+    values = {k: v for k, v in typed.items() if v not in (None, "")}
     if values:
         render_duplicate_hints(entity, values, exclude_id=exclude_id)

@@ -10,7 +10,7 @@ import streamlit as st
 from app.components import context, queries
 from app.components.address_tab import address_tab
 from app.components.dialogs import delete_section
-from app.components.duplicate_hints import render_duplicate_hints, render_form_hints
+from app.components.duplicate_hints import render_form_hints
 from app.components.feedback import show_error
 from app.components.fields import FormField
 from app.components.history_view import change_log_section
@@ -106,12 +106,12 @@ def overview(contact: ContactView) -> None:
     editable = context.may("contacts.write", owner_id=contact.owner_id)
     if not editable:
         st.info(t("common.read_only"), icon=":material/lock:")
-    render_duplicate_hints("contacts", contact.form_values(), exclude_id=contact.id)
+    render_form_hints("contacts", NS, FIELDS, exclude_id=contact.id, saved=contact.form_values())
 
     def save(values: dict[str, Any], expected_version: int | None, reason: str | None) -> ContactView:
         return update_contact(context.uow(), contact.id, values, expected_version=expected_version, reason=reason)
 
-    EditForm(ns=NS, fields=FIELDS, save=save, submit_label=t("common.save"), with_reason=True).render(
+    EditForm(ns=NS, fields=FIELDS, save=save, submit_label=t("common.save"), with_reason=True, live=True).render(
         record_id=contact.id, version=contact.version, values=contact.form_values(), disabled=not editable
     )
     if context.may("contacts.delete"):

@@ -12,7 +12,7 @@ import streamlit as st
 from app.components import context, queries
 from app.components.address_tab import address_tab
 from app.components.dialogs import delete_section
-from app.components.duplicate_hints import render_duplicate_hints
+from app.components.duplicate_hints import render_duplicate_hints, render_form_hints
 from app.components.feedback import show_error
 from app.components.fields import FormField
 from app.components.history_view import change_log_section
@@ -142,10 +142,10 @@ def overview(account: AccountView) -> None:
     editable = context.may("accounts.write", owner_id=account.owner_id)
     if not editable:
         st.info(t("common.read_only"), icon=":material/lock:")
-    render_duplicate_hints("accounts", account.form_values(), exclude_id=account.id)
     fields = [f for _, group in field_groups(account) for f in group]
+    render_form_hints("accounts", NS, fields, exclude_id=account.id, saved=account.form_values())
     EditForm(
-        ns=NS, fields=fields, save=save(account.id), submit_label=t("common.save"), with_reason=True
+        ns=NS, fields=fields, save=save(account.id), submit_label=t("common.save"), with_reason=True, live=True
     ).render(record_id=account.id, version=account.version, values=account.form_values(), disabled=not editable)
     if context.may("accounts.delete"):
 

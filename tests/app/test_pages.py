@@ -163,7 +163,7 @@ def test_stale_edit_shows_conflict_and_keeps_input(logged_in: LoggedIn, app_data
 
     at.text_input(key=field).input("Bremen")
     at.text_input(key="acc_obj__f__postcode").input("28195")
-    at.button(key="FormSubmitter:acc_obj__form-Speichern").click().run()
+    at.button(key="acc_obj__submit").click().run()
     assert_clean(at)
     assert any(STALE_MESSAGE in e for e in errors(at))
     assert at.text_input(key=field).value == "Bremen", "the user's input is kept"
@@ -314,3 +314,24 @@ def test_object_page_of_a_record_points_to_its_likely_duplicate(logged_in: Logge
         assert str(app_data.contact.id) in " ".join(m.value for m in at.markdown)
     finally:
         delete_contact(UnitOfWork(factory, actor=manager), twin.id, expected_version=None)
+
+
+def test_edit_form_warns_about_a_likely_duplicate_before_saving(logged_in: LoggedIn, app_data: AppData) -> None:
+    from core.contacts import create_contact, delete_contact, get_contact
+
+    factory = session_factory(app_data.url)
+    manager = app_data.users[Role.SALES_MANAGER].actor()
+    other = create_contact(UnitOfWork(factory, actor=manager), {"first_name": "Petra", "last_name": "Lange"})
+    try:
+        at = logged_in(Role.SALES_MANAGER)
+        at.session_state["kontakt_detail__id"] = other.id
+        at.switch_page("pages/kontakt_detail.py").run()
+        assert not any("Möglicherweise doppelt" in w.value for w in at.warning)
+        at.text_input(key="con_obj__f__first_name").input("Jürgen").run()
+        at.text_input(key="con_obj__f__last_name").input("Weiß").run()
+        at.text_input(key="con_obj__f__email").input("j.weiss@example.de").run()
+        assert_clean(at)
+        assert any("Möglicherweise doppelt" in w.value for w in at.warning), "hint before saving"
+        assert get_contact(UnitOfWork(factory, actor=manager), other.id).last_name == "Lange", "nothing saved yet"
+    finally:
+        delete_contact(UnitOfWork(factory, actor=manager), other.id, expected_version=None)
