@@ -156,6 +156,14 @@ class BulkImport:
     last_external_id: str
 
 
+class PlantedPair(NamedTuple):
+    """A derived duplicate the seed planted on purpose (database ids of the original and its copy)."""
+
+    entity: str
+    original_id: int
+    duplicate_id: int
+
+
 @dataclass
 class DemoRun:
     """State shared by the steps of one seed."""
@@ -166,10 +174,13 @@ class DemoRun:
     clock: Clock
     started: dt.datetime
     pools: Pools
+    plant_duplicates: bool = True
     users: dict[str, UserView] = field(default_factory=dict)
     created: dict[str, list[int]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     bulk_imports: list[BulkImport] = field(default_factory=list)
+    planted: list[PlantedPair] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     users_created: int = 0
     _bulk_session: Session | None = field(default=None, repr=False)
 
@@ -244,6 +255,8 @@ class DemoReport:
     users_created: int = 0
     phase_seconds: tuple[tuple[str, float], ...] = ()
     skipped_reason: str | None = None
+    planted: tuple[PlantedPair, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def count(self, label: str) -> int:
         return dict(self.counts).get(label, 0)
@@ -256,7 +269,7 @@ class DemoReport:
             f"Demodaten „{self.size}“ (Startwert {self.seed}) in {fmt_number(self.seconds, digits=1)} s erzeugt: "
             f"{parts}; {self.users_total} Demo-Benutzer ({self.users_created} neu angelegt) in den Teams "
             f"„{TEAM_NORTH}“ und „{TEAM_SOUTH}“. Anmeldung z. B. als demo.admin mit dem Passwort „{DEMO_PASSWORD}“."
-        )
+        ) + "".join(f" {note}" for note in self.notes)
 
 
 def resolve_plan(size: str, *, accounts: int | None, contacts: int | None, history: int | None) -> DemoPlan:
@@ -283,13 +296,15 @@ def seed_demo(
     accounts: int | None = None,
     contacts: int | None = None,
     history: int | None = None,
+    duplicates: bool = True,
     clock: Clock = utc_now,
 ) -> DemoReport:
     """Generate demo data (a named size, or explicit counts) and report what was done.
 
     Uses only sessions of `factory` (tests bind it to a rolled-back connection). With
     `only_if_empty` nothing happens when accounts exist; otherwise numbering continues after
-    the highest existing external id and existing demo users are reused.
+    the highest existing external id and existing demo users are reused. With `duplicates` a small
+    share of derived duplicates is planted and the scan's candidates are stored (core/demo_duplicates.py).
     """
     plan = resolve_plan(size, accounts=accounts, contacts=contacts, history=history)
     started = time.perf_counter()
@@ -299,7 +314,7 @@ def seed_demo(
         if existing:
             reason = f"Es gibt bereits {fmt_number(existing)} Firmen (nur bei leerer Datenbank gewünscht)."
             return DemoReport(plan.name, seed, 0.0, skipped_reason=reason)
-    run = DemoRun(factory, plan, seed, clock, clock(), Pools.draw(seed))
+    run = DemoRun(factory, plan, seed, clock, clock(), Pools.draw(seed), plant_duplicates=duplicates)
     phase_seconds = {Phase.SETUP: _run_phase(run, Phase.SETUP)}
     with run.bulk_transaction():
         bulk_started = time.perf_counter()
@@ -316,6 +331,8 @@ def seed_demo(
         users_total=len(run.users),
         users_created=run.users_created,
         phase_seconds=tuple((phase.value, seconds) for phase, seconds in phase_seconds.items()),
+        planted=tuple(run.planted),
+        notes=tuple(run.notes),
     )
 
 
@@ -931,3 +948,4 @@ def _contact_edit(run: DemoRun, rng: random.Random, kind: str, contact: ContactV
 
 
 import core.demo_addresses  # noqa: E402,F401  (registers the "addresses" bulk step after the contacts)
+import core.demo_duplicates  # noqa: E402,F401  (registers the "duplicates" and "duplicate_scan" steps last)
