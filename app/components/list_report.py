@@ -27,7 +27,7 @@ from core.formatting import fmt_date, fmt_datetime, fmt_number
 from core.listing import MAX_PAGE_SIZE, ListQuery, Page
 from exports.excel.table import dataframe_to_xlsx
 
-ColumnKind = Literal["text", "int", "date", "datetime"]
+ColumnKind = Literal["text", "int", "percent", "date", "datetime"]
 PAGE_SIZES = (25, 50, 100)
 GRID_ROW_HEIGHT = 35
 EXPORT_ROW_LIMIT = 100_000
@@ -71,6 +71,8 @@ def format_cell(value: Any, kind: ColumnKind, lang: str) -> str:
         return fmt_date(value, lang)
     if kind == "int":
         return fmt_number(value, lang)
+    if kind == "percent":
+        return f"{fmt_number(float(value) * 100, lang)} %"
     return str(value)
 
 
@@ -95,6 +97,7 @@ class ListReport:
     search_placeholder: str = ""
     empty_hint: str = ""
     default_sort: str | None = None
+    default_descending: bool = False
     _by_name: dict[str, Column] = field(init=False)
     _pager_key: str = field(init=False, default="")
 
@@ -132,7 +135,7 @@ class ListReport:
                 key=self._k("sort"),
             )
         with dir_col:
-            descending = st.toggle(t("list.descending"), key=self._k("desc"))
+            descending = st.toggle(t("list.descending"), value=self.default_descending, key=self._k("desc"))
         with size_col:
             size = st.selectbox(t("list.page_size"), PAGE_SIZES, index=1, key=self._k("size"))
         with cols_col, st.popover(t("list.columns"), icon=":material/view_column:", width="stretch"):

@@ -49,7 +49,7 @@ ListReport(
     noun=t("dedupe.noun"),
     columns=[
         Column("id", t("list.id"), "int"),
-        Column("score", t("dedupe.col_score"), sortable=True),
+        Column("score", t("dedupe.col_score"), "percent", sortable=True),
         Column("name_a", t("dedupe.col_name_a"), sortable=True),
         Column("city_a", t("dedupe.col_city_a")),
         Column("name_b", t("dedupe.col_name_b")),
@@ -65,6 +65,7 @@ ListReport(
     export_name="dubletten",
     empty_hint=t("dedupe.empty"),
     default_sort="score",
+    default_descending=True,
 ).render()
 
 

@@ -94,3 +94,11 @@ def test_pdf_custom_formatter_and_page_label() -> None:
         pytest.skip("pdftotext (poppler-utils) not installed")
     text = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
     assert "EUR 1234.5" in text and "Page 1 of 1" in text
+
+
+def test_list_cells_format_percentages_in_the_user_locale() -> None:
+    from app.components.list_report import format_cell
+
+    assert format_cell(0.8889, "percent", "de") == "89 %"
+    assert format_cell(0.5, "percent", "en") == "50 %"
+    assert format_cell(None, "percent", "de") == ""
