@@ -1,4 +1,4 @@
-"""Read access to what happened: a record's change history, the global audit log, its chain check
+"""Read access to what happened: the global audit log, its chain check
 and the outbox events — each behind the permission that guards it."""
 
 from __future__ import annotations
@@ -9,24 +9,9 @@ import pandas as pd
 from sqlalchemy import select
 
 from core import audit, events
-from core.errors import ValidationFailed
 from core.ledger import Verification
 from core.uow import UnitOfWork
 from db.models import AuditEntry
-
-# Whoever may read a record may read its history.
-HISTORY_PERMISSIONS = {"account": "accounts.read", "contact": "contacts.read", "user": "users.manage"}
-
-
-def record_history(uow: UnitOfWork, *, entity: str, entity_id: int | str, limit: int = 500) -> pd.DataFrame:
-    """Field-by-field changes of one record, newest first (personal values decrypted)."""
-    permission = HISTORY_PERMISSIONS.get(entity)
-    if permission is None:
-        raise ValidationFailed({"entity": f"kein Änderungsprotokoll für „{entity}“"})
-    with uow:
-        uow.authorize(permission)
-        return audit.trail(uow.session, entity=entity, entity_id=entity_id, limit=limit)
-
 
 def audit_log(
     uow: UnitOfWork,

@@ -106,11 +106,6 @@ def _accounts_by(url: str, actor: Actor, dimension: reports_basic.Dimension, lim
     return reports_basic.accounts_by(_uow(url, actor), dimension, limit=limit)
 
 
-@_cached()
-def _history(url: str, actor: Actor, entity: str, entity_id: int) -> pd.DataFrame:
-    return history.record_history(_uow(url, actor), entity=entity, entity_id=entity_id)
-
-
 @_cached(ttl=15)
 def _audit_log(url: str, actor: Actor, entity: str | None, actor_name: str | None, since: Any, until: Any, limit: int) -> pd.DataFrame:
     return history.audit_log(_uow(url, actor), entity=entity, actor_name=actor_name, since=since, until=until, limit=limit)
@@ -189,10 +184,6 @@ def master_data_figures() -> reports_basic.MasterDataFigures:
 
 def accounts_by(dimension: reports_basic.Dimension, limit: int = 15) -> pd.DataFrame:
     return _accounts_by(*_key(), dimension, limit)
-
-
-def record_history(entity: str, entity_id: int) -> pd.DataFrame:
-    return _history(*_key(), entity, entity_id)
 
 
 def audit_log(*, entity: str | None, actor_name: str | None, since: Any, until: Any, limit: int) -> pd.DataFrame:
