@@ -62,6 +62,27 @@ class BulkAction:
     confirm_text: str  # may use {n}, the number of selected rows
 
 
+def delete_action(prefix: str, delete_one: Callable[[int, str], None]) -> BulkAction:
+    """The list's "Löschen" bulk action: `delete_one(id, reason)` per selected row, each audited by the service.
+
+    Texts come from the `<prefix>.delete_title|delete_text|bulk_delete_reason|deleted` catalogue keys.
+    """
+
+    def run(ids: list[int]) -> str:
+        for record_id in ids:
+            delete_one(record_id, t(f"{prefix}.bulk_delete_reason"))
+        return t(f"{prefix}.deleted", n=len(ids))
+
+    return BulkAction(
+        key="delete",
+        label=t("common.delete"),
+        icon=":material/delete:",
+        run=run,
+        confirm_title=t(f"{prefix}.delete_title"),
+        confirm_text=t(f"{prefix}.delete_text"),
+    )
+
+
 def format_cell(value: Any, kind: ColumnKind, lang: str) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""

@@ -79,49 +79,28 @@ class EditForm:
     live: bool = False
     labels: dict[str, str] = field(init=False)
 
+    def _k(self, name: str) -> str:
+        """Session-state key of this form's own state, namespaced by the page."""
+        return f"{self.ns}__{name}"
+
     def __post_init__(self) -> None:
         self.labels = {f.name: f.label for f in self.fields}
-
-    # State keys ---------------------------------------------------------------------------
-    @property
-    def _loaded_key(self) -> str:
-        return f"{self.ns}__loaded"
-
-    @property
-    def _conflict_key(self) -> str:
-        return f"{self.ns}__conflict"
-
-    @property
-    def _errors_key(self) -> str:
-        return f"{self.ns}__errors"
-
-    @property
-    def _message_key(self) -> str:
-        return f"{self.ns}__message"
-
-    @property
-    def _reason_key(self) -> str:
-        return f"{self.ns}__reason"
-
-    @property
-    def _original_key(self) -> str:
-        return f"{self.ns}__original"
 
     def _reset(self, record_id: int | None, version: int | None, values: Mapping[str, Any]) -> None:
         load_values(self.ns, self.fields, values)
         state = st.session_state
-        state[self._original_key] = collect_values(self.ns, self.fields)
-        state[self._loaded_key] = (record_id, version)
-        state[self._reason_key] = ""
-        for key in (self._conflict_key, self._errors_key, self._message_key):
+        state[self._k("original")] = collect_values(self.ns, self.fields)
+        state[self._k("loaded")] = (record_id, version)
+        state[self._k("reason")] = ""
+        for key in (self._k("conflict"), self._k("errors"), self._k("message")):
             state.pop(key, None)
 
     def render(
         self, *, record_id: int | None, version: int | None, values: Mapping[str, Any], disabled: bool = False
     ) -> None:
         state = st.session_state
-        loaded = state.get(self._loaded_key)
-        in_conflict = bool(state.get(self._conflict_key))
+        loaded = state.get(self._k("loaded"))
+        in_conflict = bool(state.get(self._k("conflict")))
         if (
             loaded is None
             or loaded[0] != record_id
@@ -132,8 +111,8 @@ class EditForm:
 
         if in_conflict:
             self._conflict_banner(record_id, version, values)
-        message = state.get(self._message_key)
-        errors = state.get(self._errors_key) or {}
+        message = state.get(self._k("message"))
+        errors = state.get(self._k("errors")) or {}
         if message:
             st.error(message, icon=":material/error:")
         if self.live:
@@ -148,7 +127,7 @@ class EditForm:
     def _body(self, record_id: int | None, errors: Mapping[str, str], disabled: bool, *, in_form: bool) -> None:
         render_fields(self.ns, self.fields, errors=errors, columns=self.columns, disabled=disabled, in_form=in_form)
         if self.with_reason:
-            st.text_input(t("form.reason"), key=self._reason_key, help=t("form.reason_help"), disabled=disabled)
+            st.text_input(t("form.reason"), key=self._k("reason"), help=t("form.reason_help"), disabled=disabled)
         submit = st.form_submit_button if in_form else partial(st.button, key=f"{self.ns}__submit")
         submit(
             self.submit_label,
@@ -183,44 +162,44 @@ class EditForm:
         """Form callback: save, and either remember the new version or keep the input with messages."""
         state = st.session_state
         if expected_version is None and record_id is not None:
-            expected_version = state[self._loaded_key][1]
+            expected_version = state[self._k("loaded")][1]
         values = collect_values(self.ns, self.fields)
         missing = missing_required(self.fields, values)
-        state.pop(self._errors_key, None)
-        state.pop(self._message_key, None)
+        state.pop(self._k("errors"), None)
+        state.pop(self._k("message"), None)
         if missing:
-            state[self._errors_key] = missing
-            state[self._message_key] = t("error.validation")
+            state[self._k("errors")] = missing
+            state[self._k("message")] = t("error.validation")
             return
         if record_id is not None:
             # Send only what the user changed, so a newer change to another field survives an overwrite.
-            original = state.get(self._original_key) or {}
+            original = state.get(self._k("original")) or {}
             values = {name: value for name, value in values.items() if original.get(name) != value}
-        reason = (state.get(self._reason_key) or "").strip() or None
+        reason = (state.get(self._k("reason")) or "").strip() or None
         try:
             saved = self.save(values, expected_version, reason)
         except ValidationFailed as exc:
             known = {k: v for k, v in exc.fields.items() if k in self.labels}
-            state[self._errors_key] = known
+            state[self._k("errors")] = known
             others = {k: v for k, v in exc.fields.items() if k not in self.labels}
-            state[self._message_key] = t("error.validation") + (
+            state[self._k("message")] = t("error.validation") + (
                 "\n\n" + field_errors_text(others, {}) if others else ""
             )
             return
         except Conflict as exc:
             if exc.message == STALE_MESSAGE:
-                state[self._conflict_key] = True
+                state[self._k("conflict")] = True
                 queries.clear_reads()
             else:
-                state[self._message_key] = exc.message
+                state[self._k("message")] = exc.message
             return
         except DomainError as exc:
-            state[self._message_key] = exc.message
+            state[self._k("message")] = exc.message
             return
-        state[self._loaded_key] = (saved.id, saved.version)
-        state[self._original_key] = collect_values(self.ns, self.fields)
-        state[self._reason_key] = ""
-        state.pop(self._conflict_key, None)
+        state[self._k("loaded")] = (saved.id, saved.version)
+        state[self._k("original")] = collect_values(self.ns, self.fields)
+        state[self._k("reason")] = ""
+        state.pop(self._k("conflict"), None)
         queries.clear_reads()
         flash(t("form.saved"))
         if self.on_saved is not None:

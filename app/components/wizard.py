@@ -43,37 +43,27 @@ class Wizard:
     done_message: str
     initial: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def _step_key(self) -> str:
-        return f"{self.ns}__step"
-
-    @property
-    def _data_key(self) -> str:
-        return f"{self.ns}__data"
-
-    @property
-    def _errors_key(self) -> str:
-        return f"{self.ns}__errors"
-
-    @property
-    def _message_key(self) -> str:
-        return f"{self.ns}__message"
+    def _k(self, name: str) -> str:
+        """Session-state key of this wizard's own state, namespaced by the page."""
+        return f"{self.ns}__{name}"
 
     @property
     def step(self) -> int:
-        return int(st.session_state.get(self._step_key, 0))
+        return int(st.session_state.get(self._k("step"), 0))
 
     def _data(self) -> dict[str, Any]:
-        return st.session_state.setdefault(self._data_key, dict(self.initial))
+        return st.session_state.setdefault(self._k("data"), dict(self.initial))
 
     def render(self) -> None:
         step = self.step
         titles = [s.title for s in self.steps] + [t("wizard.review")]
-        st.progress((step + 1) / len(titles), text=t("wizard.step_of", n=step + 1, total=len(titles), title=titles[step]))
-        message = st.session_state.get(self._message_key)
+        st.progress(
+            (step + 1) / len(titles), text=t("wizard.step_of", n=step + 1, total=len(titles), title=titles[step])
+        )
+        message = st.session_state.get(self._k("message"))
         if message:
             st.error(message, icon=":material/error:")
-        errors = st.session_state.get(self._errors_key) or {}
+        errors = st.session_state.get(self._k("errors")) or {}
         with st.container(border=True):
             if step < len(self.steps):
                 fields = self.steps[step].fields
@@ -129,32 +119,30 @@ class Wizard:
 
     def _go(self, target: int) -> None:
         self._keep_current_step()
-        st.session_state.pop(self._errors_key, None)
-        st.session_state.pop(self._message_key, None)
+        st.session_state.pop(self._k("errors"), None)
+        st.session_state.pop(self._k("message"), None)
         if target > self.step and self.step < len(self.steps):
             missing = missing_required(self.steps[self.step].fields, self._data())
             if missing:
-                st.session_state[self._errors_key] = missing
+                st.session_state[self._k("errors")] = missing
                 return
-        st.session_state[self._step_key] = max(0, min(target, len(self.steps)))
+        st.session_state[self._k("step")] = max(0, min(target, len(self.steps)))
 
     def _finish(self) -> None:
         data = dict(self._data())
         state = st.session_state
-        state.pop(self._message_key, None)
+        state.pop(self._k("message"), None)
         try:
             created = self.finish(data)
         except ValidationFailed as exc:
-            state[self._errors_key] = exc.fields
-            step = next(
-                (i for i, s in enumerate(self.steps) if any(f.name in exc.fields for f in s.fields)), self.step
-            )
-            state[self._step_key] = step
+            state[self._k("errors")] = exc.fields
+            step = next((i for i, s in enumerate(self.steps) if any(f.name in exc.fields for f in s.fields)), self.step)
+            state[self._k("step")] = step
             labels = {f.name: f.label for s in self.steps for f in s.fields}
-            state[self._message_key] = f"{t('error.validation')}\n\n{field_errors_text(exc.fields, labels)}"
+            state[self._k("message")] = f"{t('error.validation')}\n\n{field_errors_text(exc.fields, labels)}"
             return
         except DomainError as exc:
-            state[self._message_key] = exc.message
+            state[self._k("message")] = exc.message
             return
         self.reset()
         queries.clear_reads()
@@ -163,7 +151,7 @@ class Wizard:
 
     def reset(self) -> None:
         state = st.session_state
-        for key in (self._step_key, self._data_key, self._errors_key, self._message_key):
+        for key in (self._k("step"), self._k("data"), self._k("errors"), self._k("message")):
             state.pop(key, None)
         for wizard_step in self.steps:
             for form_field in wizard_step.fields:

@@ -8,16 +8,10 @@ import streamlit as st
 from app.components import context, queries
 from app.components.i18n import t
 from app.components.links import open_account
-from app.components.list_report import BulkAction, Column, ListFilter, ListReport
+from app.components.list_report import Column, ListFilter, ListReport, delete_action
 from core.accounts import INDUSTRIES, LEGAL_FORMS, delete_account
 
 actor = context.current_actor()
-
-
-def delete_selected(ids: list[int]) -> str:
-    for account_id in ids:
-        delete_account(context.uow(), account_id, expected_version=None, reason=t("accounts.bulk_delete_reason"))
-    return t("accounts.deleted", n=len(ids))
 
 
 def label(row: pd.Series) -> str:
@@ -56,13 +50,8 @@ ListReport(
         ListFilter("owner_id", t("field.account.owner_id"), list(owners), format_func=lambda i: owners.get(i, str(i))),
     ],
     bulk_actions=[
-        BulkAction(
-            key="delete",
-            label=t("common.delete"),
-            icon=":material/delete:",
-            run=delete_selected,
-            confirm_title=t("accounts.delete_title"),
-            confirm_text=t("accounts.delete_text"),
+        delete_action(
+            "accounts", lambda record_id, reason: delete_account(context.uow(), record_id, expected_version=None, reason=reason)
         )
     ]
     if actor.can("accounts.delete")

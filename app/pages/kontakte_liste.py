@@ -8,16 +8,10 @@ import streamlit as st
 from app.components import context, queries
 from app.components.i18n import t
 from app.components.links import open_contact
-from app.components.list_report import BulkAction, Column, ListFilter, ListReport
+from app.components.list_report import Column, ListFilter, ListReport, delete_action
 from core.contacts import delete_contact
 
 actor = context.current_actor()
-
-
-def delete_selected(ids: list[int]) -> str:
-    for contact_id in ids:
-        delete_contact(context.uow(), contact_id, expected_version=None, reason=t("contacts.bulk_delete_reason"))
-    return t("contacts.deleted", n=len(ids))
 
 
 def label(row: pd.Series) -> str:
@@ -55,13 +49,8 @@ ListReport(
         ListFilter("owner_id", t("field.contact.owner_id"), list(owners), format_func=lambda i: owners.get(i, str(i))),
     ],
     bulk_actions=[
-        BulkAction(
-            key="delete",
-            label=t("common.delete"),
-            icon=":material/delete:",
-            run=delete_selected,
-            confirm_title=t("contacts.delete_title"),
-            confirm_text=t("contacts.delete_text"),
+        delete_action(
+            "contacts", lambda record_id, reason: delete_contact(context.uow(), record_id, expected_version=None, reason=reason)
         )
     ]
     if actor.can("contacts.delete")

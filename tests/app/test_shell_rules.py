@@ -75,3 +75,13 @@ def test_session_expires_after_the_timeout_since_last_activity() -> None:
     assert not session_expired(last, last + dt.timedelta(minutes=29, seconds=59), 30)
     assert session_expired(last, last + dt.timedelta(minutes=30), 30)
     assert session_expired(None, last, 30)
+
+
+def test_delete_action_deletes_each_selected_row_with_the_catalogue_reason() -> None:
+    from app.components.list_report import delete_action
+
+    deleted: list[tuple[int, str]] = []
+    action = delete_action("contacts", lambda record_id, reason: deleted.append((record_id, reason)))
+    assert action.run([4, 7]) == "2 Kontakt(e) gelöscht."
+    assert deleted == [(4, "Sammellöschung aus der Kontaktliste"), (7, "Sammellöschung aus der Kontaktliste")]
+    assert action.confirm_title == "Kontakte löschen?"
