@@ -16,12 +16,14 @@ st.title(f":material/tune: {t('page.duplicate_settings')}")
 st.caption(t("dedupe.threshold_intro"))
 with st.form(f"{NS}__form"):
     chosen = {
-        entity: st.number_input(
+        # Shown in percent like the match on the Dubletten page (a slider has no decimal-point problem).
+        entity: st.slider(
             t("dedupe.threshold_for", entity=t(f"dedupe.entity_{entity}")),
-            min_value=0.01,
-            max_value=0.99,
-            step=0.01,
-            value=get_threshold(context.uow(), entity),
+            min_value=1,
+            max_value=99,
+            step=1,
+            format="%d %%",
+            value=round(get_threshold(context.uow(), entity) * 100),
             key=f"{NS}__{entity}",
         )
         for entity in ("contact", "account")
@@ -30,7 +32,7 @@ with st.form(f"{NS}__form"):
 if submitted:
     try:
         for entity, value in chosen.items():
-            set_threshold(context.uow(), entity, float(value))
+            set_threshold(context.uow(), entity, value / 100)
     except DomainError as error:
         show_error(error)
     else:

@@ -33,7 +33,7 @@ DE: dict[str, str] = {
     "dedupe.dismissed": "Als „keine Dublette“ markiert; der nächste Scan schlägt das Paar nicht wieder vor.",
     "dedupe.hints_title": "Möglicherweise doppelt",
     "dedupe.hint_line": "{label} (Nr. {id}) – Wert {score}",
-    "dedupe.threshold_intro": "Ab diesem Wert (0–1) gilt ein Paar als Dublettenverdacht – im Scan und bei den "
+    "dedupe.threshold_intro": "Ab dieser Übereinstimmung gilt ein Paar als Dublettenverdacht – im Scan und bei den "
     "Hinweisen beim Anlegen. Höher: weniger, aber sicherere Treffer.",
     "dedupe.threshold_for": "Schwelle für {entity}",
     "dedupe.save": "Speichern",
@@ -82,7 +82,7 @@ EN: dict[str, str] = {
     "dedupe.dismissed": "Marked as not a duplicate; the next scan will not propose the pair again.",
     "dedupe.hints_title": "Possible duplicates",
     "dedupe.hint_line": "{label} (no. {id}) – score {score}",
-    "dedupe.threshold_intro": "From this score (0–1) a pair counts as a duplicate candidate – in the scan and in the "
+    "dedupe.threshold_intro": "From this match a pair counts as a duplicate candidate – in the scan and in the "
     "hints while creating records. Higher: fewer but surer matches.",
     "dedupe.threshold_for": "Threshold for {entity}",
     "dedupe.save": "Save",

@@ -335,3 +335,21 @@ def test_edit_form_warns_about_a_likely_duplicate_before_saving(logged_in: Logge
         assert get_contact(UnitOfWork(factory, actor=manager), other.id).last_name == "Lange", "nothing saved yet"
     finally:
         delete_contact(UnitOfWork(factory, actor=manager), other.id, expected_version=None)
+
+
+def test_admin_sets_the_duplicate_threshold_in_percent(logged_in: LoggedIn, app_data: AppData) -> None:
+    from core.dedupe.settings import get_threshold, set_threshold
+
+    factory = session_factory(app_data.url)
+    admin = app_data.users[Role.ADMIN].actor()
+    before = get_threshold(UnitOfWork(factory, actor=admin), "contact")
+    try:
+        at = logged_in(Role.ADMIN)
+        at.switch_page("pages/admin_dubletten.py").run()
+        assert at.slider(key="admin_dubletten__contact").value == round(before * 100)
+        at.slider(key="admin_dubletten__contact").set_value(82)
+        at.button(key="FormSubmitter:admin_dubletten__form-Speichern").click().run()
+        assert_clean(at)
+        assert get_threshold(UnitOfWork(factory, actor=admin), "contact") == pytest.approx(0.82)
+    finally:
+        set_threshold(UnitOfWork(factory, actor=admin), "contact", before)
