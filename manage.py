@@ -36,6 +36,9 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 from cli_imports import import_command  # noqa: E402
+from core.capabilities import load_all  # noqa: E402
+
+load_all()
 
 app.command("import")(import_command)
 

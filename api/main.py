@@ -10,6 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.deps import Factory
 from api.errors import install_problem_handlers, problem_response, problem_responses
 from api.routers import accounts, contacts
+from core.capabilities import load_all
+
+load_all()
 
 API_PREFIX = "/api/v1"
 

@@ -15,7 +15,10 @@ from app.components import context, session  # noqa: E402
 from app.components.feedback import no_permission, show_flash  # noqa: E402
 from app.components.i18n import LANG_KEY, LANGUAGES, default_lang, t  # noqa: E402
 from app.components.navigation import PAGES, START, PageSpec, visible_sections  # noqa: E402
+from core.capabilities import load_all  # noqa: E402
 from core.users import UserView  # noqa: E402
+
+load_all()
 
 st.set_page_config(page_title="CRM-Suite", page_icon=":material/hub:", layout="wide")
 

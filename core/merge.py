@@ -81,6 +81,9 @@ def register_relink(entity: str, model: Any, column: str, *, audit_entity: str |
 
 
 def relinks_for(entity: str) -> list[Relink]:
+    from core.capabilities import load_all  # capability packages import this module: load them lazily
+
+    load_all()
     return [r for r in RELINKS.values() if r.entity == entity]
 
 

@@ -14,8 +14,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.capabilities import load_all
 from db.migrate import upgrade
 from db.session import create_db_engine, normalise_url
+
+load_all()
 
 PG_DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
 

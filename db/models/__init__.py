@@ -4,9 +4,33 @@ from db.models.audit import AuditEntry, LedgerHead, PersonKey
 from db.models.crm import Account, Contact
 from db.models.events import EventSubscription, OutboxEvent
 from db.models.identity import ApiKey, Team, User
+from db.models.sales import (
+    DealReason,
+    Opportunity,
+    OpportunityContact,
+    OpportunityStageEvent,
+    Pipeline,
+    PipelineStage,
+    Product,
+    Quote,
+    QuoteLine,
+    SalesOrder,
+    SavedView,
+)
 from db.models.masterdata import Address, AppSetting, DuplicateCandidate, ImportRun, MergeRecord, RecordAlias
 
 __all__ = [
+    "DealReason",
+    "Opportunity",
+    "OpportunityContact",
+    "OpportunityStageEvent",
+    "Pipeline",
+    "PipelineStage",
+    "Product",
+    "Quote",
+    "QuoteLine",
+    "SalesOrder",
+    "SavedView",
     "Account",
     "Address",
     "AppSetting",

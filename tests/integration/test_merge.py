@@ -107,7 +107,7 @@ def test_merge_applies_choices_relinks_rows_and_resolves_the_old_id(
     preview = merge_preview(
         uow(factory, pair.actor, clock), entity="account", survivor_id=pair.survivor, merged_id=pair.merged
     )
-    assert preview.relink_counts == {"contacts.account_id": 2, "addresses.account_id": 1}
+    assert {key: n for key, n in preview.relink_counts.items() if n} == {"contacts.account_id": 2, "addresses.account_id": 1}
     assert {"name", "city", "postcode", "external_id", "phone"} <= set(preview.differing)
 
     merge_id = merge_pair(factory, clock, pair)
