@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.capabilities import load_all
 from core.permissions import PERMISSIONS, Actor
+
+load_all()  # capability packages register the permissions their pages need
 
 
 class Section(StrEnum):
@@ -153,3 +156,52 @@ def visible_sections(actor: Actor) -> dict[Section | None, list[PageSpec]]:
         if pages:
             result[section] = pages
     return result
+
+# --- sales (core/sales): pages of the opportunities capability ---------------------------------------
+register_page(
+    PageSpec(
+        "pages/opportunities_liste.py",
+        "page.opportunities",
+        ":material/handshake:",
+        "opportunities-liste",
+        Section.SALES,
+        "opportunities.read",
+    )
+)
+register_page(
+    PageSpec(
+        "pages/opportunity_detail.py",
+        "page.opportunity",
+        ":material/handshake:",
+        "opportunity-detail",
+        Section.SALES,
+        "opportunities.read",
+        listed=False,
+    )
+)
+register_page(
+    PageSpec(
+        "pages/pipeline_kanban.py",
+        "page.pipeline_kanban",
+        ":material/view_kanban:",
+        "pipeline-kanban",
+        Section.SALES,
+        "opportunities.read",
+    )
+)
+register_page(
+    PageSpec("pages/produkte.py", "page.products", ":material/inventory_2:", "produkte", Section.SALES, "opportunities.read")
+)
+register_page(
+    PageSpec("pages/funnel_report.py", "page.funnel", ":material/filter_alt:", "funnel-report", Section.REPORTS, "reports.read")
+)
+register_page(
+    PageSpec(
+        "pages/forecast_report.py", "page.forecast", ":material/trending_up:", "forecast-report", Section.REPORTS, "reports.read"
+    )
+)
+register_page(
+    PageSpec(
+        "pages/admin_vertrieb.py", "page.sales_settings", ":material/tune:", "admin-vertrieb", Section.ADMIN, "sales.configure"
+    )
+)

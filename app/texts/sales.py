@@ -1,0 +1,23 @@
+"""Page titles of the sales capability (each page's own texts live in its own module)."""
+
+from __future__ import annotations
+
+DE: dict[str, str] = {
+    "page.opportunities": "Verkaufschancen",
+    "page.opportunity": "Verkaufschance",
+    "page.pipeline_kanban": "Pipeline",
+    "page.products": "Produkte",
+    "page.funnel": "Trichteranalyse",
+    "page.forecast": "Umsatzprognose",
+    "page.sales_settings": "Vertrieb einrichten",
+}
+
+EN: dict[str, str] = {
+    "page.opportunities": "Opportunities",
+    "page.opportunity": "Opportunity",
+    "page.pipeline_kanban": "Pipeline",
+    "page.products": "Products",
+    "page.funnel": "Funnel analysis",
+    "page.forecast": "Forecast",
+    "page.sales_settings": "Sales settings",
+}
