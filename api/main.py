@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import Factory
 from api.errors import install_problem_handlers, problem_response, problem_responses
-from api.routers import accounts, contacts
+from api.routers import accounts, contacts, opportunities
 from core.capabilities import load_all
 
 load_all()
@@ -27,6 +27,8 @@ install_problem_handlers(app)
 v1 = APIRouter(prefix=API_PREFIX)
 v1.include_router(accounts.router)
 v1.include_router(contacts.router)
+v1.include_router(opportunities.router)
+v1.include_router(opportunities.pipelines_router)
 app.include_router(v1)
 
 

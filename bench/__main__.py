@@ -13,7 +13,7 @@ import platform
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
-from bench import imports, scenarios
+from bench import api, imports, sales, scenarios
 from bench.databases import DEFAULT_POSTGRES_URL, postgres_database, postgres_reachable, sqlite_database
 from bench.scenarios import Measurement
 from db.session import create_db_engine, make_session_factory
@@ -55,9 +55,11 @@ def run_one(backend: str, size: str, args: argparse.Namespace) -> list[Measureme
             factory = make_session_factory(engine)
             results = scenarios.seed(factory, backend, size, args.seed)
             results += scenarios.list_queries(factory, backend, size)
+            results += sales.page_data(factory, backend, size)
             results += scenarios.audit_chain(factory, backend, size)
         finally:
             engine.dispose()
+        results += api.run(url, backend, size)
     return results
 
 

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
@@ -19,6 +19,9 @@ from db.models import ApiKey
 
 ENTITY = "apikey"
 KEY_PREFIX = "crm"
+# "Last used" is refreshed at most once a minute: writing it on every request would make concurrent
+# API calls queue on the key's row (and on SQLite's single writer) and turn every read into a commit.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,19 @@ def authenticate_api_key(session: Session, key: str, *, now: dt.datetime) -> Act
         raise AuthenticationFailed("Ungültiger API-Schlüssel.")
     if row.revoked_at is not None:
         raise AuthenticationFailed("Dieser API-Schlüssel wurde widerrufen.")
-    row.last_used_at = now
+    actor = Actor(user_id=None, name=f"api:{row.name}", scopes=frozenset(row.scopes.split(",")))
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        _stamp_last_use(session, row.id, now)
+    return actor
+
+
+def _stamp_last_use(session: Session, key_id: int, now: dt.datetime) -> None:
+    """Concurrent requests of one key race to stamp it; the conditional UPDATE lets one of them write.
+
+    The UPDATE runs in a fresh transaction: SQLite cannot turn the read that found the key into a
+    write once another request has written meanwhile ("database is locked" at once, no waiting).
+    """
+    session.rollback()
+    due = or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_RESOLUTION)
+    session.execute(update(ApiKey).where(ApiKey.id == key_id, due).values(last_used_at=now))
     session.commit()
-    return Actor(user_id=None, name=f"api:{row.name}", scopes=frozenset(row.scopes.split(",")))

@@ -6,7 +6,13 @@ the unit of work and never kept in `st.session_state`.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_run_context import SCRIPT_RUN_CONTEXT_ATTR_NAME
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.database import session_factory
@@ -16,6 +22,7 @@ from core.settings import get_settings
 from core.uow import Clock, UnitOfWork, utc_now
 from core.users import UserView
 
+T = TypeVar("T")
 USER_KEY = "auth__user"
 LAST_ACTIVE_KEY = "auth__last_active"
 LOGOUT_REASON_KEY = "auth__logout_reason"
@@ -63,3 +70,26 @@ def may(permission: str, *, owner_id: int | None = None) -> bool:
     except PermissionDenied:
         return False
     return True
+
+
+def deferred(build: Callable[[], T]) -> Callable[[], T]:
+    """Bind a download button's data callable to this page's session.
+
+    Streamlit runs such a callable only when the button is clicked, in a server thread outside the
+    script run, where `st.session_state` (logged-in user, language, clock) is not reachable. The
+    returned callable attaches the page's script context to that thread for the duration of the call.
+    """
+    ctx = get_script_run_ctx()
+
+    def run() -> T:
+        thread = threading.current_thread()
+        previous = getattr(thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, None)
+        if ctx is not None and previous is None:
+            setattr(thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, ctx)
+        try:
+            return build()
+        finally:
+            if previous is None:
+                setattr(thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, None)
+
+    return run

@@ -26,7 +26,9 @@ def table_downloads(ns: str, *, title: str, file_stem: str, frame: Callable[[], 
     xlsx_col, pdf_col, _ = st.columns([1, 1, 4])
     xlsx_col.download_button(
         t("list.export_xlsx"),
-        data=lambda: dataframe_to_xlsx(frame(), sheet_name=title, title=title, subtitle=generated_line()),
+        data=context.deferred(
+            lambda: dataframe_to_xlsx(frame(), sheet_name=title, title=title, subtitle=generated_line())
+        ),
         file_name=f"{file_stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{ns}__xlsx",
@@ -36,13 +38,13 @@ def table_downloads(ns: str, *, title: str, file_stem: str, frame: Callable[[], 
     )
     pdf_col.download_button(
         t("export.pdf"),
-        data=lambda: dataframe_to_pdf(
+        data=context.deferred(lambda: dataframe_to_pdf(
             frame(),
             title=title,
             generated_line=generated_line(),
             locale=babel_locale(lang),
             page_label=t("export.page_label"),
-        ),
+        )),
         file_name=f"{file_stem}.pdf",
         mime="application/pdf",
         key=f"{ns}__pdf",

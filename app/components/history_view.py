@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.components import queries
+from app.components import context, queries
 from app.components.address_tab import owner_addresses
 from app.components.exporting import generated_line
 from app.components.i18n import current_lang, t, t_or
@@ -125,7 +125,7 @@ def _downloads(ns: str, table: pd.DataFrame, title: str, file_stem: str) -> None
     csv_col, pdf_col, _ = st.columns([1, 1, 4])
     csv_col.download_button(
         t("list.export_csv"),
-        data=lambda: csv_bytes(table),
+        data=context.deferred(lambda: csv_bytes(table)),
         file_name=f"{file_stem}.csv",
         mime="text/csv",
         key=f"{ns}__csv",
@@ -135,13 +135,13 @@ def _downloads(ns: str, table: pd.DataFrame, title: str, file_stem: str) -> None
     )
     pdf_col.download_button(
         t("export.pdf"),
-        data=lambda: dataframe_to_pdf(
+        data=context.deferred(lambda: dataframe_to_pdf(
             table,
             title=title,
             generated_line=generated_line(),
             locale=babel_locale(lang),
             page_label=t("export.page_label"),
-        ),
+        )),
         file_name=f"{file_stem}.pdf",
         mime="application/pdf",
         key=f"{ns}__pdf",

@@ -8,6 +8,8 @@ ACCOUNT_PAGE = "pages/kunden_stamm.py"
 CONTACT_PAGE = "pages/kontakt_detail.py"
 ACCOUNT_ID_KEY = "kunden_stamm__id"
 CONTACT_ID_KEY = "kontakt_detail__id"
+OPPORTUNITY_PAGE = "pages/opportunity_detail.py"
+OPPORTUNITY_ID_KEY = "opportunity_detail__id"
 
 
 def open_account(account_id: int | None) -> None:
@@ -21,6 +23,12 @@ def open_contact(contact_id: int | None, *, account_id: int | None = None) -> No
     st.session_state[CONTACT_ID_KEY] = contact_id
     st.session_state["kontakt_detail__preset_account"] = account_id
     st.switch_page(CONTACT_PAGE, query_params={"id": str(contact_id)} if contact_id else None)
+
+
+def open_opportunity(opportunity_id: int) -> None:
+    """Switch to the opportunity page of this deal."""
+    st.session_state[OPPORTUNITY_ID_KEY] = opportunity_id
+    st.switch_page(OPPORTUNITY_PAGE, query_params={"id": str(opportunity_id)})
 
 
 def selected_id(key: str) -> int | None:

@@ -1,5 +1,6 @@
 """ListReport: filter bar, a page of rows in an AG Grid, paging, column choice, selection,
-bulk actions and CSV/Excel export of everything the filter matches.
+bulk actions and CSV/Excel export of everything the filter matches; optionally the user's saved
+views (`saved_views=True`: named filter/search/sort/column settings, one of them opened by default).
 
 Rows are paged in SQL (`core.listing.ListQuery`); the grid only ever holds one page. The grid
 is a custom component (mouse), so the same selection is also offered as a plain multiselect
@@ -8,9 +9,10 @@ is a custom component (mouse), so the same selection is also offered as a plain 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,16 +20,21 @@ import pandas as pd
 import streamlit as st
 from st_aggrid import AgGrid, GridOptionsBuilder
 
-from app.components import queries
+from app.components import context, queries
 from app.components.dialogs import confirm
 from app.components.feedback import flash, show_error
 from app.components.i18n import current_lang, t
-from core.errors import DomainError
-from core.formatting import fmt_date, fmt_datetime, fmt_number
+from core import saved_views
+from core.errors import DomainError, ValidationFailed
+from core.formatting import fmt_date, fmt_datetime, fmt_money, fmt_number
 from core.listing import MAX_PAGE_SIZE, ListQuery, Page
 from exports.excel.table import dataframe_to_xlsx
 
-ColumnKind = Literal["text", "int", "percent", "date", "datetime"]
+# percent: a share (0.85 → 85 %); whole_percent: percentage points (85 → 85 %); money: amount in the
+# currency named by the row's `Column.currency` column
+ColumnKind = Literal["text", "int", "percent", "whole_percent", "money", "date", "datetime"]
+# multi: any of the options; select: one option; date / number: a bound (e.g. close date from, amount up to)
+FilterKind = Literal["multi", "select", "date", "number"]
 PAGE_SIZES = (25, 50, 100)
 GRID_ROW_HEIGHT = 35
 EXPORT_ROW_LIMIT = 100_000
@@ -40,14 +47,41 @@ class Column:
     kind: ColumnKind = "text"
     sortable: bool = False
     visible: bool = True
+    currency: str = "currency"  # kind "money": the row column holding the ISO currency
 
 
 @dataclass(frozen=True)
 class ListFilter:
     name: str
     label: str
-    options: Sequence[Any]
+    options: Sequence[Any] = ()
     format_func: Callable[[Any], str] = str
+    kind: FilterKind = "multi"
+    more: bool = False  # shown under "Weitere Filter" instead of the first row
+
+    def to_state(self, value: Any) -> Any:
+        """The widget value as JSON for a saved view."""
+        if self.kind == "date":
+            return value.isoformat()
+        if self.kind == "number":
+            return float(value)
+        return list(value) if self.kind == "multi" else value
+
+    def from_state(self, value: Any) -> Any:
+        """A saved value as widget value; options that no longer exist are dropped."""
+        if self.kind == "multi":
+            return [v for v in value or [] if v in self.options]
+        if self.kind == "select":
+            return value if value in self.options else None
+        if value in (None, ""):
+            return None
+        try:
+            return dt.date.fromisoformat(value) if self.kind == "date" else float(value)
+        except (TypeError, ValueError):
+            return None
+
+    def empty(self) -> Any:
+        return [] if self.kind == "multi" else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,33 @@ class BulkAction:
     run: Callable[[list[int]], str]
     confirm_title: str
     confirm_text: str  # may use {n}, the number of selected rows
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a row-by-row bulk action did: the success message and, per failed record id, why."""
+
+    message: str
+    failures: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BulkFormAction:
+    """A bulk action that asks for input first (e.g. the target stage) in a dialog.
+
+    `fields(key_prefix)` draws the dialog's widgets and returns their values; `run(ids, values)` goes
+    through the services row by row. A DomainError from `run` (the input itself is wrong) is shown in
+    the dialog, which stays open; failures of single rows come back in the outcome.
+    """
+
+    key: str
+    label: str
+    icon: str
+    title: str
+    text: str  # may use {n}, the number of selected rows
+    fields: Callable[[str], Mapping[str, Any]]
+    run: Callable[[list[int], Mapping[str, Any]], BulkOutcome]
+    labels: Mapping[str, str] = field(default_factory=dict)  # field name -> label, for validation messages
 
 
 def delete_action(prefix: str, delete_one: Callable[[int, str], None]) -> BulkAction:
@@ -83,9 +144,13 @@ def delete_action(prefix: str, delete_one: Callable[[int, str], None]) -> BulkAc
     )
 
 
-def format_cell(value: Any, kind: ColumnKind, lang: str) -> str:
+def format_cell(value: Any, kind: ColumnKind, lang: str, currency: str = "EUR") -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
+    if kind == "money":
+        return fmt_money(value, lang, currency)
+    if kind == "whole_percent":
+        return f"{fmt_number(value, lang)} %"
     if kind == "datetime":
         return fmt_datetime(pd.Timestamp(value).to_pydatetime(), lang)
     if kind == "date":
@@ -119,6 +184,8 @@ class ListReport:
     empty_hint: str = ""
     default_sort: str | None = None
     default_descending: bool = False
+    saved_views: bool = False  # the user's saved views of this list (page id: `ns`)
+    bulk_form_actions: Sequence[BulkFormAction] = ()
     _by_name: dict[str, Column] = field(init=False)
     _pager_key: str = field(init=False, default="")
 
@@ -129,46 +196,85 @@ class ListReport:
         return f"{self.ns}__{name}"
 
     # Filter bar -------------------------------------------------------------------------
-    def _filter_bar(self) -> tuple[ListQuery, list[str]]:
+    def _defaults(self) -> dict[str, Any]:
+        """Widget values of an unfiltered list: what the page opens with (without a default view)."""
         sortable = [c.name for c in self.columns if c.sortable]
-        search_col, *filter_cols = st.columns([2] + [1] * len(self.filters)) if self.filters else [st.container()]
+        return {
+            "search": "",
+            "sort": self.default_sort if self.default_sort in sortable else (sortable[0] if sortable else None),
+            "desc": self.default_descending,
+            "size": PAGE_SIZES[1],
+            "columns": [c.name for c in self.columns if c.visible],
+        } | {f"filter_{flt.name}": flt.empty() for flt in self.filters}
+
+    def _init_widgets(self) -> None:
+        """Start values go into session state (not widget defaults), so a saved view can set them too."""
+        for name, value in self._defaults().items():
+            st.session_state.setdefault(self._k(name), value)
+
+    def _filter_widget(self, flt: ListFilter) -> Any:
+        key = self._k(f"filter_{flt.name}")
+        if flt.kind == "multi":
+            return st.multiselect(
+                flt.label, list(flt.options), format_func=flt.format_func, key=key, placeholder=t("list.all")
+            )
+        if flt.kind == "select":
+            return st.selectbox(
+                flt.label,
+                [None, *flt.options],
+                format_func=lambda v: t("list.all") if v is None else flt.format_func(v),
+                placeholder=t("list.all"),
+                key=key,
+            )
+        if flt.kind == "date":
+            return st.date_input(flt.label, value=None, format="DD.MM.YYYY", key=key)
+        return st.number_input(flt.label, value=None, min_value=0.0, step=1000.0, format="%.2f", key=key)
+
+    def _filter_bar(self) -> tuple[ListQuery, list[str]]:
+        self._init_widgets()
+        sortable = [c.name for c in self.columns if c.sortable]
+        first = [f for f in self.filters if not f.more]
+        more = [f for f in self.filters if f.more]
+        search_col, *filter_cols = st.columns([2] + [1] * len(first)) if first else [st.container()]
         with search_col:
             search = st.text_input(
                 t("list.search"), key=self._k("search"), placeholder=self.search_placeholder, icon=":material/search:"
             )
-        chosen: dict[str, Any] = {}
-        for col, flt in zip(filter_cols, self.filters):
+        values: dict[str, Any] = {}
+        for col, flt in zip(filter_cols, first):
             with col:
-                values = st.multiselect(
-                    flt.label, list(flt.options), format_func=flt.format_func, key=self._k(f"filter_{flt.name}"),
-                    placeholder=t("list.all"),
-                )
-            if values:
-                chosen[flt.name] = list(values)
+                values[flt.name] = self._filter_widget(flt)
+        if more:
+            active = any(st.session_state.get(self._k(f"filter_{f.name}")) not in (None, []) for f in more)
+            with st.expander(t("list.more_filters"), icon=":material/tune:", expanded=active):
+                for col, flt in zip(st.columns(len(more)), more):
+                    with col:
+                        values[flt.name] = self._filter_widget(flt)
+        chosen: dict[str, Any] = {}
+        for flt in self.filters:
+            value = values[flt.name]
+            if value in (None, []):
+                continue
+            chosen[flt.name] = list(value) if flt.kind == "multi" else value
 
         sort_col, dir_col, size_col, cols_col = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
         with sort_col:
             sort = st.selectbox(
-                t("list.sort"),
-                sortable,
-                index=sortable.index(self.default_sort) if self.default_sort in sortable else 0,
-                format_func=lambda n: self._by_name[n].label,
-                key=self._k("sort"),
+                t("list.sort"), sortable, format_func=lambda n: self._by_name[n].label, key=self._k("sort")
             )
         with dir_col:
-            descending = st.toggle(t("list.descending"), value=self.default_descending, key=self._k("desc"))
+            descending = st.toggle(t("list.descending"), key=self._k("desc"))
         with size_col:
-            size = st.selectbox(t("list.page_size"), PAGE_SIZES, index=1, key=self._k("size"))
+            size = st.selectbox(t("list.page_size"), PAGE_SIZES, key=self._k("size"))
         with cols_col, st.popover(t("list.columns"), icon=":material/view_column:", width="stretch"):
             visible = st.multiselect(
                 t("list.columns"),
                 [c.name for c in self.columns],
-                default=[c.name for c in self.columns if c.visible],
                 format_func=lambda n: self._by_name[n].label,
                 key=self._k("columns"),
                 placeholder=t("common.choose"),
             )
-        signature = (search, tuple(sorted((k, tuple(v)) for k, v in chosen.items())), sort, descending, size)
+        signature = (search, tuple(sorted((k, str(v)) for k, v in chosen.items())), sort, descending, size)
         # A new filter, sort or write gives the pager a new key, so it starts again at page 1.
         self._pager_key = self._k(
             "page_" + hashlib.sha1(f"{signature}|{queries.data_generation()}".encode()).hexdigest()[:10]
@@ -184,6 +290,147 @@ class ListReport:
         )
         return query, visible or [c.name for c in self.columns if c.visible]
 
+    # Saved views ----------------------------------------------------------------------
+    def _current_state(self) -> dict[str, Any]:
+        state = st.session_state
+        filters = {
+            flt.name: flt.to_state(value)
+            for flt in self.filters
+            if (value := state.get(self._k(f"filter_{flt.name}"))) not in (None, [])
+        }
+        return {
+            "search": state.get(self._k("search")) or "",
+            "filters": filters,
+            "sort": state.get(self._k("sort")),
+            "descending": bool(state.get(self._k("desc"))),
+            "columns": list(state.get(self._k("columns")) or []),
+            "page_size": state.get(self._k("size")),
+        }
+
+    def _apply_state(self, saved: Mapping[str, Any] | None) -> None:
+        """Put a saved view's settings (None: the defaults) into the widgets; before they are drawn."""
+        defaults = self._defaults()
+        saved = saved or {}
+        names = {c.name for c in self.columns}
+        sortable = {c.name for c in self.columns if c.sortable}
+        state = st.session_state
+        state[self._k("search")] = str(saved.get("search") or "")
+        state[self._k("sort")] = saved.get("sort") if saved.get("sort") in sortable else defaults["sort"]
+        state[self._k("desc")] = bool(saved.get("descending", defaults["desc"]))
+        state[self._k("size")] = saved.get("page_size") if saved.get("page_size") in PAGE_SIZES else defaults["size"]
+        columns = [c for c in saved.get("columns") or [] if c in names]
+        state[self._k("columns")] = columns or defaults["columns"]
+        filters = saved.get("filters") or {}
+        for flt in self.filters:
+            value = flt.from_state(filters[flt.name]) if flt.name in filters else flt.empty()
+            state[self._k(f"filter_{flt.name}")] = value
+
+    def _on_view_chosen(self) -> None:
+        view_id = st.session_state.get(self._k("view"))
+        views = {v.id: v for v in queries.saved_views_of(self.ns)}
+        self._apply_state(views[view_id].state if view_id in views else None)
+
+    def _save_view(self) -> None:
+        """Save callback; an existing name is overwritten only after the user ticked the confirmation."""
+        state = st.session_state
+        name = (state.get(self._k("view_name")) or "").strip()
+        taken = name in {v.name for v in queries.saved_views_of(self.ns)}
+        if taken and not state.get(self._k("view_overwrite")):
+            state[self._k("view_error")] = ValidationFailed({"name": t("views.confirm_overwrite", name=name)})
+            return
+        try:
+            view = saved_views.save_view(
+                context.uow(),
+                page=self.ns,
+                name=name,
+                state=self._current_state(),
+                is_default=bool(state.get(self._k("view_default"))),
+            )
+        except DomainError as exc:
+            state[self._k("view_error")] = exc
+            return
+        queries.clear_reads()
+        state[self._k("view")] = view.id
+        state[self._k("view_name")] = ""
+        state[self._k("view_default")] = False
+        state[self._k("view_overwrite")] = False
+        flash(t("views.saved", name=view.name))
+
+    def _toggle_default(self, view_id: int, is_default: bool) -> None:
+        try:
+            view = saved_views.set_default(context.uow(), view_id, is_default=is_default)
+        except DomainError as exc:
+            st.session_state[self._k("view_error")] = exc
+            return
+        queries.clear_reads()
+        flash(t("views.default_set" if is_default else "views.default_cleared", name=view.name))
+
+    def _views_bar(self) -> None:
+        """Choose a saved view (applies it), save the current settings, make a view the default, delete."""
+        state = st.session_state
+        views = {v.id: v for v in queries.saved_views_of(self.ns)}
+        key = self._k("view")
+        if key not in state:
+            default = next((v for v in views.values() if v.is_default), None)
+            state[key] = default.id if default else None
+            if default is not None:
+                self._apply_state(default.state)
+        elif state[key] is not None and state[key] not in views:
+            state[key] = None  # deleted meanwhile
+        error = state.pop(self._k("view_error"), None)
+        if error is not None:
+            show_error(error, labels={"name": t("views.name"), "state": t("views.view")})
+        pick_col, save_col, default_col, delete_col = st.columns([3, 1.5, 1.2, 1.2], vertical_alignment="bottom")
+        names = {i: f"{v.name} ★" if v.is_default else v.name for i, v in views.items()}
+        pick_col.selectbox(
+            t("views.view"),
+            [None, *views],
+            placeholder=t("views.none"),
+            format_func=lambda i: t("views.none") if i is None else names[i],
+            key=key,
+            on_change=self._on_view_chosen,
+            help=t("views.view_help"),
+        )
+        with save_col.popover(t("views.save"), icon=":material/bookmark_add:", width="stretch"):
+            name = st.text_input(t("views.name"), key=self._k("view_name"), max_chars=100)
+            st.checkbox(t("views.make_default"), key=self._k("view_default"))
+            if name.strip() in {v.name for v in views.values()}:
+                st.checkbox(t("views.overwrite", name=name.strip()), key=self._k("view_overwrite"))
+            st.button(
+                t("views.save_button"), key=self._k("view_save"), type="primary", icon=":material/save:",
+                on_click=self._save_view,
+            )
+        chosen = views.get(state.get(key))
+        default_col.button(
+            t("views.unset_default") if chosen and chosen.is_default else t("views.set_default"),
+            key=self._k("view_default_toggle"),
+            icon=":material/star:",
+            disabled=chosen is None,
+            on_click=self._toggle_default,
+            args=(chosen.id, not chosen.is_default) if chosen else (0, False),
+            width="stretch",
+        )
+        if delete_col.button(
+            t("common.delete"),
+            key=self._k("view_delete"),
+            icon=":material/bookmark_remove:",
+            disabled=chosen is None,
+            width="stretch",
+        ) and chosen is not None:
+
+            def remove(view_id: int = chosen.id, name: str = chosen.name) -> None:
+                saved_views.delete_view(context.uow(), view_id)
+                queries.clear_reads()
+                flash(t("views.deleted", name=name))
+
+            confirm(
+                key=self._k("view_confirm_delete"),
+                title=t("views.delete_title"),
+                message=t("views.delete_text", name=chosen.name),
+                confirm_label=t("common.delete"),
+                on_confirm=remove,
+            )
+
     # Grid -----------------------------------------------------------------------------
     def _display_frame(self, rows: pd.DataFrame, visible: Sequence[str]) -> pd.DataFrame:
         lang = current_lang()
@@ -192,7 +439,11 @@ class ListReport:
         for column in shown:
             if column.name == "id":
                 continue
-            frame[column.label] = [format_cell(v, column.kind, lang) for v in rows[column.name]]
+            if column.kind == "money":
+                cells = zip(rows[column.name], rows[column.currency])
+                frame[column.label] = [format_cell(v, "money", lang, str(c)) for v, c in cells]
+            else:
+                frame[column.label] = [format_cell(v, column.kind, lang) for v in rows[column.name]]
         return frame
 
     def _grid(self, frame: pd.DataFrame, key_material: str) -> list[int]:
@@ -226,8 +477,10 @@ class ListReport:
         return [int(v) for v in pd.DataFrame(selected)["id"]]
 
     # Actions --------------------------------------------------------------------------
-    def _actions(self, selected: list[int]) -> None:
-        buttons = st.columns([1.2] + [1.2] * len(self.bulk_actions) + [3], vertical_alignment="center")
+    def _actions(self, selected: list[int], labels: Mapping[int, str]) -> None:
+        labels_shown = [a.label for a in self.bulk_actions] + [a.label for a in self.bulk_form_actions]
+        widths = [max(1.2, 0.4 + 0.09 * len(text)) for text in labels_shown]  # long labels stay readable
+        buttons = st.columns([1.2, *widths, 3], vertical_alignment="center")
         if buttons[0].button(
             t("list.open"),
             key=self._k("open"),
@@ -262,7 +515,62 @@ class ListReport:
                     confirm_label=action.label,
                     on_confirm=run,
                 )
+        pending = st.session_state.get(self._k("bulk_pending"))
+        for cell, form_action in zip(buttons[1 + len(self.bulk_actions) :], self.bulk_form_actions):
+            if cell.button(
+                form_action.label,
+                key=self._k(f"bulk_{form_action.key}"),
+                icon=form_action.icon,
+                disabled=not selected,
+                width="stretch",
+            ):
+                pending = (form_action.key, list(selected), {i: labels.get(i, f"#{i}") for i in selected})
+                st.session_state[self._k("bulk_pending")] = pending
+        if pending:
+            action_key, ids, names = pending
+            form_action = next((a for a in self.bulk_form_actions if a.key == action_key), None)
+            if form_action is not None:
+                self._form_dialog(form_action, ids, names)
         buttons[-1].caption(t("list.selected", n=len(selected)) if selected else t("list.select_hint"))
+
+    def _form_dialog(self, action: BulkFormAction, ids: list[int], names: Mapping[int, str]) -> None:
+        """The input dialog of a form bulk action; open while pending, so it survives full reruns."""
+        pending = self._k("bulk_pending")
+
+        @st.dialog(action.title, width="medium", on_dismiss=lambda: st.session_state.pop(pending, None))
+        def _dialog() -> None:
+            st.markdown(action.text.format(n=len(ids)))
+            values = action.fields(self._k(f"bulk_{action.key}_form"))
+            go, cancel = st.columns(2)
+            if go.button(
+                action.label, key=self._k(f"bulk_{action.key}_go"), type="primary", icon=action.icon, width="stretch"
+            ):
+                try:
+                    outcome = action.run(ids, values)
+                except DomainError as exc:
+                    show_error(exc, labels=action.labels)
+                    return
+                finally:
+                    queries.clear_reads()
+                st.session_state.pop(pending, None)
+                if len(outcome.failures) < len(ids):
+                    flash(outcome.message)
+                st.session_state[self._k("bulk_failures")] = [
+                    (names.get(record_id, f"#{record_id}"), message) for record_id, message in outcome.failures.items()
+                ]
+                st.rerun()
+            if cancel.button(t("common.cancel"), key=self._k(f"bulk_{action.key}_cancel"), width="stretch"):
+                st.session_state.pop(pending, None)
+                st.rerun()
+
+        _dialog()
+
+    def _failures(self) -> None:
+        """Rows a bulk action could not change, each with its reason (shown once, after the action)."""
+        failures = st.session_state.pop(self._k("bulk_failures"), None)
+        if failures:
+            lines = "\n".join(f"- **{name}**: {message}" for name, message in failures)
+            st.warning(f"{t('list.bulk_failed', n=len(failures))}\n\n{lines}", icon=":material/warning:")
 
     def _export_frame(self, query: ListQuery, visible: Sequence[str]) -> pd.DataFrame:
         """All rows the filter matches (in pages of MAX_PAGE_SIZE), visible columns, user-facing headers."""
@@ -284,7 +592,7 @@ class ListReport:
         csv_col, xlsx_col, _ = st.columns([1, 1, 4])
         csv_col.download_button(
             t("list.export_csv"),
-            data=lambda: csv_bytes(self._export_frame(query, visible)),
+            data=context.deferred(lambda: csv_bytes(self._export_frame(query, visible))),
             file_name=f"{self.export_name}.csv",
             mime="text/csv",
             key=self._k("csv"),
@@ -294,7 +602,9 @@ class ListReport:
         )
         xlsx_col.download_button(
             t("list.export_xlsx"),
-            data=lambda: dataframe_to_xlsx(self._export_frame(query, visible), sheet_name=self.noun, title=self.noun),
+            data=context.deferred(
+                lambda: dataframe_to_xlsx(self._export_frame(query, visible), sheet_name=self.noun, title=self.noun)
+            ),
             file_name=f"{self.export_name}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=self._k("xlsx"),
@@ -305,7 +615,10 @@ class ListReport:
 
     # Page -----------------------------------------------------------------------------
     def render(self) -> None:
+        if self.saved_views:
+            self._views_bar()
         query, visible = self._filter_bar()
+        self._failures()
         try:
             page = self.fetch(query)
             if page.rows.empty and page.total and query.page > 1:
@@ -336,5 +649,5 @@ class ListReport:
             placeholder=t("list.pick_placeholder"),
         )
         selected = list(dict.fromkeys([*grid_selected, *picked]))
-        self._actions(selected)
+        self._actions(selected, labels)
         self._exports(query, visible)

@@ -7,18 +7,28 @@ databases) never see each other's cached results. Only plain data crosses the ca
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app.components import context
-from core import accounts, apikeys, contacts, history, reports_basic, users
+from core import accounts, apikeys, contacts, history, reports_basic, saved_views, users
 from core.accounts import AccountView
+from core.addresses import ChangeLog
 from core.contacts import ContactView
 from core.ledger import Verification
 from core.listing import ListQuery, Page
 from core.permissions import Actor
+from core.sales import board as sales_board
+from core.sales import contact_roles as sales_contact_roles
+from core.sales import forecast as sales_forecast
+from core.sales import funnel as sales_funnel
+from core.sales import history as sales_history
+from core.sales import opportunities as sales_opportunities
+from core.sales import pipelines as sales_pipelines
+from core.sales import related as sales_related
 from core.uow import UnitOfWork
 
 TTL_SECONDS = 60
@@ -203,3 +213,216 @@ def chain_status(*, fresh: bool = False) -> Verification:
 
 def events(limit: int = 100, name_prefix: str | None = None) -> pd.DataFrame:
     return _events(*_key(), limit, name_prefix)
+
+
+# --- sales: opportunities (list, detail, account/contact pages) and saved list views -------------------
+@_cached()
+def _opportunities_page(url: str, actor: Actor, query: ListQuery) -> Page:
+    return sales_opportunities.list_opportunities(_uow(url, actor), query)
+
+
+@_cached()
+def _opportunity(url: str, actor: Actor, opportunity_id: int) -> sales_opportunities.OpportunityView:
+    return sales_opportunities.get_opportunity(_uow(url, actor), opportunity_id)
+
+
+@_cached(ttl=300)
+def _pipelines(url: str, actor: Actor) -> list[sales_pipelines.PipelineView]:
+    return sales_pipelines.list_pipelines(_uow(url, actor))
+
+
+@_cached(ttl=300)
+def _deal_reasons(url: str, actor: Actor, kind: str) -> list[sales_pipelines.ReasonView]:
+    return sales_pipelines.list_reasons(_uow(url, actor), kind)  # type: ignore[arg-type]
+
+
+@_cached()
+def _opportunity_contacts(url: str, actor: Actor, opportunity_id: int) -> list[sales_contact_roles.ContactRoleView]:
+    return sales_contact_roles.contact_roles(_uow(url, actor), opportunity_id)
+
+
+@_cached()
+def _stage_history(url: str, actor: Actor, opportunity_id: int) -> pd.DataFrame:
+    return sales_history.stage_history(_uow(url, actor), opportunity_id)
+
+
+@_cached(ttl=15)
+def _opportunity_change_log(url: str, actor: Actor, opportunity_id: int) -> ChangeLog:
+    return sales_related.opportunity_change_log(_uow(url, actor), opportunity_id)
+
+
+@_cached()
+def _contact_opportunities(url: str, actor: Actor, contact_id: int) -> pd.DataFrame:
+    return sales_related.contact_opportunities(_uow(url, actor), contact_id)
+
+
+@_cached()
+def _account_open_pipeline(url: str, actor: Actor, account_id: int) -> dict[str, Decimal]:
+    return sales_related.account_open_pipeline(_uow(url, actor), account_id)
+
+
+@_cached()
+def _saved_views(url: str, actor: Actor, page: str) -> list[saved_views.SavedViewInfo]:
+    return saved_views.list_views(_uow(url, actor), page)
+
+
+def opportunities_page(query: ListQuery) -> Page:
+    return _opportunities_page(*_key(), query)
+
+
+def opportunity(opportunity_id: int) -> sales_opportunities.OpportunityView:
+    return _opportunity(*_key(), opportunity_id)
+
+
+def pipelines() -> list[sales_pipelines.PipelineView]:
+    return _pipelines(*_key())
+
+
+def deal_reasons(kind: str) -> list[sales_pipelines.ReasonView]:
+    return _deal_reasons(*_key(), kind)
+
+
+def opportunity_contacts(opportunity_id: int) -> list[sales_contact_roles.ContactRoleView]:
+    return _opportunity_contacts(*_key(), opportunity_id)
+
+
+def stage_history(opportunity_id: int) -> pd.DataFrame:
+    return _stage_history(*_key(), opportunity_id)
+
+
+def opportunity_change_log(opportunity_id: int) -> ChangeLog:
+    return _opportunity_change_log(*_key(), opportunity_id)
+
+
+def contact_opportunities(contact_id: int) -> pd.DataFrame:
+    return _contact_opportunities(*_key(), contact_id)
+
+
+def account_open_pipeline(account_id: int) -> dict[str, Decimal]:
+    return _account_open_pipeline(*_key(), account_id)
+
+
+def contact_search(term: str, account_id: int | None = None) -> dict[int, str]:
+    """Up to 50 contacts matching `term` (name, e-mail, company), searched in SQL; without a term the
+    contacts of `account_id` (e.g. the deal's company)."""
+    filters = {"account_id": account_id} if account_id is not None and not term.strip() else {}
+    page = contacts_page(ListQuery(search=term.strip() or None, filters=filters, sort="last_name", page_size=50))
+    return {
+        int(r.id): f"{r.first_name} {r.last_name}" + (f" · {r.account_name}" if isinstance(r.account_name, str) else "")
+        for r in page.rows.itertuples()
+    }
+
+
+def saved_views_of(page: str) -> list[saved_views.SavedViewInfo]:
+    return _saved_views(*_key(), page)
+
+
+# --- sales: the pipeline board (pipeline_kanban.py) ----------------------------------------------------
+@_cached(ttl=30)
+def _sales_board(
+    url: str,
+    actor: Actor,
+    pipeline_id: int,
+    owner_id: int | None,
+    team_id: int | None,
+    search: str | None,
+    include_closed_days: int,
+    cards_per_stage: int,
+) -> sales_board.BoardView:
+    return sales_board.board(
+        _uow(url, actor),
+        pipeline_id=pipeline_id,
+        owner_id=owner_id,
+        team_id=team_id,
+        search=search,
+        include_closed_days=include_closed_days,
+        cards_per_stage=cards_per_stage,
+    )
+
+
+def pipeline_board(
+    *,
+    pipeline_id: int,
+    owner_id: int | None = None,
+    team_id: int | None = None,
+    search: str | None = None,
+    include_closed_days: int = 30,
+    cards_per_stage: int = 50,
+) -> sales_board.BoardView:
+    return _sales_board(*_key(), pipeline_id, owner_id, team_id, search, include_closed_days, cards_per_stage)
+
+
+# --- sales reports: funnel (core.sales.funnel) and forecast (core.sales.forecast) ----------------------
+@_cached()
+def _funnel(
+    url: str, actor: Actor, pipeline_id: int, created_from: Any, created_to: Any, owner_id: int | None, team_id: int | None, currency: str
+) -> sales_funnel.FunnelResult:
+    return sales_funnel.funnel(
+        _uow(url, actor),
+        pipeline_id=pipeline_id,
+        created_from=created_from,
+        created_to=created_to,
+        owner_id=owner_id,
+        team_id=team_id,
+        currency=currency,
+    )
+
+
+@_cached()
+def _funnel_deals(url: str, actor: Actor, filters: tuple[Any, ...], stage_id: int, which: str, limit: int) -> pd.DataFrame:
+    pipeline_id, created_from, created_to, owner_id, team_id, currency = filters
+    return sales_funnel.funnel_deals(
+        _uow(url, actor),
+        pipeline_id=pipeline_id,
+        created_from=created_from,
+        created_to=created_to,
+        stage_id=stage_id,
+        which=which,  # type: ignore[arg-type]
+        owner_id=owner_id,
+        team_id=team_id,
+        currency=currency,
+        limit=limit,
+    )
+
+
+@_cached()
+def _forecast(
+    url: str, actor: Actor, period: str, date_from: Any, date_to: Any, pipeline_id: int | None, owner_id: int | None, team_id: int | None
+) -> pd.DataFrame:
+    return sales_forecast.forecast(
+        _uow(url, actor),
+        period=period,  # type: ignore[arg-type]
+        date_from=date_from,
+        date_to=date_to,
+        pipeline_id=pipeline_id,
+        owner_id=owner_id,
+        team_id=team_id,
+    )
+
+
+def funnel_report(
+    *, pipeline_id: int, created_from: Any, created_to: Any, owner_id: int | None, team_id: int | None, currency: str
+) -> sales_funnel.FunnelResult:
+    return _funnel(*_key(), pipeline_id, created_from, created_to, owner_id, team_id, currency)
+
+
+def funnel_deals(
+    *,
+    pipeline_id: int,
+    created_from: Any,
+    created_to: Any,
+    owner_id: int | None,
+    team_id: int | None,
+    currency: str,
+    stage_id: int,
+    which: str,
+    limit: int,
+) -> pd.DataFrame:
+    filters = (pipeline_id, created_from, created_to, owner_id, team_id, currency)
+    return _funnel_deals(*_key(), filters, stage_id, which, limit)
+
+
+def forecast_report(
+    *, period: str, date_from: Any, date_to: Any, pipeline_id: int | None, owner_id: int | None, team_id: int | None
+) -> pd.DataFrame:
+    return _forecast(*_key(), period, date_from, date_to, pipeline_id, owner_id, team_id)

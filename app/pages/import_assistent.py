@@ -133,7 +133,7 @@ def report_section(issues: list[Issue] | tuple[Issue, ...], file_name: str) -> N
     st.dataframe(issues_table(issues), hide_index=True, width="stretch")
     st.download_button(
         t("imports.download_report"),
-        data=lambda: report_csv(issues),
+        data=context.deferred(lambda: report_csv(issues)),
         file_name=f"pruefbericht-{file_name.rsplit('.', 1)[0]}.csv",
         mime="text/csv",
         key=f"{NS}__download",

@@ -21,7 +21,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core import audit, ledger
-from core.demo import bulk_insert
 from core.uow import UnitOfWork
 from db.base import Base
 from db.models import AuditEntry
@@ -120,6 +119,8 @@ def insert_columns(
     names = [*columns, *constants]
     dialect = session.get_bind().dialect
     if dialect.name != "sqlite":
+        from core.demo import bulk_insert  # core.demo's steps import this module: import it when used
+
         fixed = dict(constants)
         bulk_insert(session, model, (dict(zip(columns, values)) | fixed for values in zip(*columns.values())))
         return

@@ -104,7 +104,8 @@ def stage_history(uow: UnitOfWork, opportunity_id: int) -> pd.DataFrame:
     left = changes["occurred_at"].shift(-1)
     rows["left_at"] = left.reindex(rows.index)
     rows.loc[changes.index, "days"] = (left.fillna(now) - changes["occurred_at"]).dt.days
-    rows["backward"] = (rows["kind"] == "moved") & (rows["to_position"] < rows["from_position"])
+    # from_position is all None for a deal with only its "created" row: compare as numbers (NaN never smaller)
+    rows["backward"] = (rows["kind"] == "moved") & (rows["to_position"] < rows["from_position"].astype(float))
     previous_close = rows["expected_close_date"].shift(1)
     rows["slipped"] = rows["expected_close_date"].notna() & previous_close.notna() & (
         rows["expected_close_date"] > previous_close

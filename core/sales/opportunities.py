@@ -12,19 +12,21 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core import audit
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import change_payload
 from core.formatting import DISPLAY_TZ
-from core.listing import ListQuery, Page, equality_filters, fetch_page
+from core.listing import MAX_PAGE_SIZE, ListQuery, Page, equality_filters, fetch_page
 from core.records import create_record, delete_record, values_of
 from core.sales.history import last_open_stage_id, record_stage_event
+from core.sales.pricing import to_decimal
 from core.sales.pipelines import (
     PipelineView,
     StageView,
@@ -73,10 +75,8 @@ class OpportunityInput(InputModel):
     @field_validator("amount", mode="before")
     @classmethod
     def _amount_from_text(cls, value: Any) -> Any:
-        """Accept German input such as "12.500,50" as well as 12500.5."""
-        if isinstance(value, str) and "," in value:
-            return value.replace(".", "").replace(",", ".")
-        return value
+        """Accept German input such as "12.500,50" or "12.500" as well as 12500.5 (core.sales.pricing rules)."""
+        return to_decimal(value)
 
 
 EDITABLE = tuple(OpportunityInput.model_fields)
@@ -304,7 +304,8 @@ def create_opportunity(
     A deal created directly as won or lost (e.g. history taken over from another system) needs the
     same reason as a move there.
     """
-    data = parse(OpportunityInput, values)
+    # pipeline_id/stage_id place the deal (checked by _target_stage); they are not input-model fields.
+    data = parse(OpportunityInput, {k: v for k, v in values.items() if k not in ("pipeline_id", "stage_id")})
     with uow:
         owner_id = data.owner_id if data.owner_id is not None else uow.actor.user_id
         data = data.model_copy(update={"owner_id": owner_id})
@@ -598,3 +599,114 @@ def list_opportunities(uow: UnitOfWork, query: ListQuery) -> Page:
             default_sort=Opportunity.id,
             count_stmt=count_stmt.where(*conditions),
         )
+
+
+
+@dataclass(frozen=True)
+class OpportunityRow:
+    """One deal of a keyset page (the API's list item): names joined in, probability and category effective."""
+
+    id: int
+    external_id: str | None
+    name: str
+    account_id: int
+    account_name: str
+    owner_id: int | None
+    owner_name: str | None
+    pipeline_id: int
+    stage_id: int
+    stage_name: str
+    status: str
+    amount: Decimal
+    currency: str
+    probability: int
+    probability_override: int | None
+    forecast_category: str
+    expected_close_date: dt.date | None
+    closed_date: dt.date | None
+    lead_source: str | None
+    stage_entered_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        return (self.amount * self.probability / Decimal(100)).quantize(Decimal("0.01"))
+
+    @property
+    def probability_is_override(self) -> bool:
+        return self.status == "open" and self.probability_override is not None
+
+
+def list_opportunities_after(
+    uow: UnitOfWork,
+    *,
+    after_id: int | None,
+    limit: int,
+    filters: Mapping[str, Any] | None = None,
+    search: str | None = None,
+) -> tuple[list[OpportunityRow], int | None]:
+    """Keyset page (the REST API's cursor): deals with `id > after_id` in id order, and the id to continue after.
+
+    A page boundary does not shift while deals are added or deleted, deep pages cost what the first
+    one costs (`WHERE id > :last ORDER BY id LIMIT n`), and nothing is counted. The returned id is
+    None on the last page. Filters: see LIST_FILTERS; `search` matches deal and company name.
+    Rows are dataclasses, not a DataFrame: building and unpacking a frame cost more than the query.
+    """
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    with uow:
+        uow.authorize("opportunities.read")
+        conditions = _list_filters(ListQuery(filters=filters or {}))
+        if after_id is not None:
+            conditions.append(Opportunity.id > after_id)
+        if search and search.strip():
+            term = f"%{search.strip().lower()}%"
+            conditions.append(or_(func.lower(Opportunity.name).like(term), func.lower(Account.name).like(term)))
+        stmt = _keyset_statement().where(*conditions).order_by(Opportunity.id).limit(limit + 1)
+        rows = [OpportunityRow(*row) for row in uow.session.execute(stmt)]
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_after
+
+
+@cache
+def _keyset_statement() -> Select[Any]:
+    """The select behind OpportunityRow (built once: constructing it costs more than running it)."""
+    owner = aliased(User)
+    is_open = PipelineStage.kind == "open"
+    return (
+        select(
+            Opportunity.id,
+            Opportunity.external_id,
+            Opportunity.name,
+            Opportunity.account_id,
+            Account.name.label("account_name"),
+            Opportunity.owner_id,
+            owner.display_name.label("owner_name"),
+            Opportunity.pipeline_id,
+            Opportunity.stage_id,
+            PipelineStage.name.label("stage_name"),
+            Opportunity.status,
+            Opportunity.amount,
+            Opportunity.currency,
+            case(
+                (is_open, func.coalesce(Opportunity.probability_override, PipelineStage.probability)),
+                else_=PipelineStage.probability,
+            ).label("probability"),
+            Opportunity.probability_override,
+            case(
+                (is_open, func.coalesce(Opportunity.forecast_category_override, PipelineStage.forecast_category)),
+                else_=PipelineStage.forecast_category,
+            ).label("forecast_category"),
+            Opportunity.expected_close_date,
+            Opportunity.closed_date,
+            Opportunity.lead_source,
+            Opportunity.stage_entered_at,
+            Opportunity.created_at,
+            Opportunity.updated_at,
+            Opportunity.version,
+        )
+        .join(Account, Account.id == Opportunity.account_id)
+        .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
+        .outerjoin(owner, owner.id == Opportunity.owner_id)
+    )

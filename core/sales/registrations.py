@@ -41,3 +41,18 @@ register_relink("account", Quote, "account_id", audit_entity="quote")
 register_relink("contact", Quote, "contact_id", audit_entity="quote")
 register_relink("account", SalesOrder, "account_id", audit_entity="sales_order")
 register_relink("contact", SalesOrder, "contact_id", audit_entity="sales_order")
+
+# Quotes, orders and the product catalogue (core/sales/quotes.py, orders.py, products.py)
+for _verb, _label in (
+    ("created", "angelegt"),
+    ("updated", "geändert"),
+    ("sent", "versendet"),
+    ("accepted", "angenommen"),
+    ("declined", "abgelehnt"),
+    ("deleted", "gelöscht"),
+):
+    register_event(f"crm.quote.{_verb}", f"Angebot {_label}")
+register_event("crm.order.placed", "Auftrag aufgegeben")
+register_event("crm.order.cancelled", "Auftrag storniert")
+register_event("crm.product.created", "Produkt angelegt")
+register_event("crm.product.updated", "Produkt geändert")

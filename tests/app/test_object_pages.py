@@ -60,7 +60,7 @@ def markdown_texts(at: AppTest) -> list[str]:
 def test_add_an_address_through_the_tab(logged_in: LoggedIn, app_data: AppData) -> None:
     account = fresh_account(app_data)
     at = open_account(logged_in, Role.SALES_REP, account.id)
-    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Kontakte", "Änderungsprotokoll"]
+    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Kontakte", "Verkaufschancen", "Änderungsprotokoll"]
     assert at.toggle(key=f"{NEW}is_primary").value, "the first Besuchsadresse is proposed as primary"
 
     at.text_input(key=f"{NEW}street").input("Hohe Straße")
@@ -186,7 +186,7 @@ def test_contact_page_has_addresses_and_change_log(logged_in: LoggedIn, app_data
     at.session_state["kontakt_detail__id"] = app_data.contact.id
     at.switch_page(CONTACT_PAGE).run()
     assert_clean(at)
-    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Änderungsprotokoll"]
+    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Verkaufschancen", "Änderungsprotokoll"]
     assert at.selectbox(key="con_obj_addr_new__f__type").value == "post", "Postanschrift is the contact's main type"
     assert "Vorname" in set(frame_with(at, "Objekt")["Feld"])
 
@@ -208,7 +208,9 @@ def test_registered_tabs_and_facets_join_the_page(
     logged_in: LoggedIn, app_data: AppData, registered_slot: None
 ) -> None:
     at = open_account(logged_in, Role.ADMIN, app_data.account.id)
-    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Ereignisse", "Kontakte", "Änderungsprotokoll"]
+    assert [tab.label for tab in at.tabs] == [
+        "Übersicht", "Adressen", "Ereignisse", "Kontakte", "Verkaufschancen", "Änderungsprotokoll"
+    ]
     assert any("Pipeline von Müller Maschinenbau" in m for m in markdown_texts(at))
     at = open_account(logged_in, Role.VIEWER, app_data.account.id)
     assert "Ereignisse" not in [tab.label for tab in at.tabs], "a tab needs its permission"

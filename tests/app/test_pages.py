@@ -66,7 +66,7 @@ def test_object_pages_open_with_a_record(logged_in: LoggedIn, app_data: AppData)
     at.switch_page("pages/kunden_stamm.py").run()
     assert_clean(at)
     assert "Müller Maschinenbau" in titles(at)[0]
-    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Kontakte", "Änderungsprotokoll"]
+    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Kontakte", "Verkaufschancen", "Änderungsprotokoll"]
     assert any("nicht bearbeiten" in info.value for info in at.info), "viewer sees a read-only form"
     at.session_state["kontakt_detail__id"] = app_data.contact.id
     at.switch_page("pages/kontakt_detail.py").run()

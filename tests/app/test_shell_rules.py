@@ -28,26 +28,31 @@ def test_every_page_is_declared_once_with_a_file_and_a_hyphenated_url() -> None:
 
 
 def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections() -> None:
+    sales = ["opportunities-liste", "pipeline-kanban", "produkte"]
+    reports = ["stammdaten-bericht", "funnel-report", "forecast-report"]
     assert sections_of(Role.ADMIN) == {
         None: ["start"],
+        Section.SALES: sales,
         Section.COMPLIANCE: ["audit-protokoll"],
-        Section.REPORTS: ["stammdaten-bericht"],
+        Section.REPORTS: reports,
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "dubletten", "zusammenfuehren", "import-assistent"],
-        Section.ADMIN: ["admin-benutzer", "admin-api-schluessel", "ereignisse", "admin-dubletten"],
+        Section.ADMIN: ["admin-benutzer", "admin-api-schluessel", "ereignisse", "admin-dubletten", "admin-vertrieb"],
     }
     assert sections_of(Role.COMPLIANCE) == {
         None: ["start"],
+        Section.SALES: sales,
         Section.COMPLIANCE: ["audit-protokoll"],
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste"],
     }
     assert sections_of(Role.SALES_REP) == {
         None: ["start"],
-        Section.REPORTS: ["stammdaten-bericht"],
+        Section.SALES: sales,
+        Section.REPORTS: reports,
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "import-assistent"],
     }
     for role in Role:
         listed = [url for urls in sections_of(role).values() for url in urls]
-        assert "kunden-stamm" not in listed and "kontakt-detail" not in listed, "object pages open from lists"
+        assert not {"kunden-stamm", "kontakt-detail", "opportunity-detail"} & set(listed), "object pages open from lists"
 
 
 def test_catalogues_have_the_same_keys_and_placeholders() -> None:

@@ -22,17 +22,23 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 # Every section and page the admin's sidebar lists: (section, link, heading, screenshot name).
 ADMIN_PAGES = [
+    ("Vertrieb", "Verkaufschancen", "Verkaufschancen", "e2e-01a-verkaufschancen"),
+    ("Vertrieb", "Pipeline", "Pipeline", "e2e-01b-pipeline"),
+    ("Vertrieb", "Produkte", "Produkte", "e2e-01c-produkte"),
     ("Stammdaten", "Firmen", "Firmen", "e2e-02-firmen"),
     ("Stammdaten", "Kontakte", "Kontakte", "e2e-03-kontakte"),
     ("Stammdaten", "Dubletten", "Dubletten", "e2e-03b-dubletten"),
     ("Stammdaten", "Zusammenführen", "Zusammenführen", "e2e-03c-zusammenfuehren"),
     ("Stammdaten", "Import-Assistent", "Import-Assistent", "e2e-03d-import"),
     ("Berichte", "Stammdaten-Bericht", "Stammdaten-Bericht", "e2e-04-stammdaten-bericht"),
+    ("Berichte", "Trichteranalyse", "Trichteranalyse", "e2e-04a-trichteranalyse"),
+    ("Berichte", "Umsatzprognose", "Umsatzprognose", "e2e-04b-umsatzprognose"),
     ("Compliance", "Audit-Protokoll", "Audit-Protokoll", "e2e-05-audit-protokoll"),
     ("Administration", "Benutzer", "Benutzer", "e2e-06-benutzer"),
     ("Administration", "API-Schlüssel", "API-Schlüssel", "e2e-07-api-schluessel"),
     ("Administration", "Ereignisse", "Ereignisse", "e2e-08-ereignisse"),
     ("Administration", "Dublettenprüfung", "Dublettenprüfung", "e2e-08b-dublettenpruefung"),
+    ("Administration", "Vertrieb einrichten", "Vertrieb einrichten", "e2e-08c-vertrieb-einrichten"),
 ]
 
 
@@ -128,7 +134,7 @@ def test_admin_start_page_shows_real_figures(page: Page, servers: Servers) -> No
 def test_admin_navigates_every_section(page: Page, servers: Servers) -> None:
     log_in(page, servers, "demo.admin")
     headers = sidebar(page).get_by_test_id("stNavSectionHeader")
-    sections = ["Compliance", "Berichte", "Stammdaten", "Administration"]  # menu order; the text ends in an icon
+    sections = ["Vertrieb", "Compliance", "Berichte", "Stammdaten", "Administration"]  # menu order; the text ends in an icon
     expect(headers).to_have_text([re.compile(rf"^{name}") for name in sections])
     assert set(sections) == {section for section, *_ in ADMIN_PAGES}
     expect(sidebar(page).get_by_test_id("stSidebarNavLink")).to_have_count(1 + len(ADMIN_PAGES))  # + Start
