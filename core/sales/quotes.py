@@ -249,7 +249,7 @@ def _require_draft(quote: Quote) -> None:
 
 
 def next_number(uow: UnitOfWork, column: InstrumentedAttribute[str], prefix: str) -> str:
-    """The next document number "<prefix>-<year>-<5 digits>" (per calendar year in Europe/Berlin).
+    """The next document number "<prefix>-<year>-<at least 5 digits>" (per calendar year in Europe/Berlin).
 
     Numbers are never reused, not even those of deleted drafts: the last one handed out is kept in
     `app_settings` ("sales.number.AN-2026"), locked for the transaction (plus an advisory lock on
@@ -261,10 +261,11 @@ def next_number(uow: UnitOfWork, column: InstrumentedAttribute[str], prefix: str
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": key})
     counter = session.get(AppSetting, key, with_for_update=True)
-    highest = session.scalar(select(func.max(column)).where(column.like(f"{stem}%")))
+    # Longest first, then highest: "AN-2026-100000" comes after "AN-2026-99999".
+    highest = session.scalar(
+        select(column).where(column.like(f"{stem}%")).order_by(func.length(column).desc(), column.desc()).limit(1)
+    )
     sequence = 1 + max(int(counter.value) if counter else 0, int(highest.removeprefix(stem)) if highest else 0)
-    if sequence > 99_999:
-        raise Conflict(f"Der Nummernkreis {stem}… ist ausgeschöpft.")
     if counter is None:
         session.add(
             AppSetting(

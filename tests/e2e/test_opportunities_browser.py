@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -247,7 +248,7 @@ def test_deal_lifecycle_in_the_browser(page: Page, servers: Servers) -> None:
     assert events == ["crm.opportunity.created", "crm.opportunity.deleted"]
 
     # The list shows the won deal, not the deleted one.
-    page.get_by_label("Suche").fill("Fräszentrum")
+    page.get_by_label("Suche").fill(DEAL)  # the kanban test has its own "Fräszentrum"
     page.get_by_label("Suche").press("Enter")
     expect(page.get_by_text(re.compile(r"^1 Verkaufschancen · Seite 1 von 1$"))).to_be_visible()
     grid = page.get_by_test_id("stCustomComponentV1").first.content_frame
@@ -257,3 +258,9 @@ def test_deal_lifecycle_in_the_browser(page: Page, servers: Servers) -> None:
     idle(page)
     page.wait_for_timeout(500)
     shot(page, "opp-10-liste")
+
+    # Downloads are built when clicked, outside the script run, yet as the logged-in user with the filter shown.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="CSV").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert DEAL in exported and exported.count("\n") == 2, exported

@@ -59,7 +59,7 @@ from core.sales.quotes import (
     update_quote,
 )
 from core.uow import UnitOfWork
-from db.models import Quote, QuoteLine, SalesOrder
+from db.models import AppSetting, Quote, QuoteLine, SalesOrder
 from exports.pdf.quote import quote_pdf
 from tests.conftest import FrozenClock
 from tests.factories.crm import make_account, make_contact
@@ -254,6 +254,22 @@ def test_quote_defaults_and_yearly_numbering(world: World) -> None:
         ("crm.quote.created", str(second.id)),
         ("crm.quote.created", str(second.id + 1)),
     ]
+
+
+def test_numbers_grow_past_five_digits(world: World) -> None:
+    w = world
+    with w.factory() as session:
+        now = w.clock()
+        setting = AppSetting(key="sales.number.AN-2026", value=99_999, description="Test", version=1)
+        session.add(setting)
+        setting.created_at = setting.updated_at = now
+        session.commit()
+    assert create_quote(w.uow(), opportunity_id=w.opportunity_id).number == "AN-2026-100000"
+    with w.factory() as session:
+        session.delete(session.get(AppSetting, "sales.number.AN-2026"))
+        session.commit()
+    # Without the counter the highest stored number counts: "AN-2026-100000" sorts after "AN-2026-99999".
+    assert create_quote(w.uow(), opportunity_id=w.opportunity_id).number == "AN-2026-100001"
 
 
 def test_lines_totals_and_line_audit(world: World) -> None:
