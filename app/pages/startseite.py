@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pandas as pd
@@ -16,6 +17,7 @@ from core.errors import DomainError
 from core.formatting import fmt_date, fmt_datetime
 from core.listing import ListQuery, Page
 from core.permissions import Actor
+from core.sales.opportunities import local_today
 
 lang = current_lang()
 user = context.current_user()
@@ -54,6 +56,24 @@ def my_work(actor: Actor) -> None:
         when_col.caption(fmt_datetime(row.updated_at, lang))
         if open_col.button(t("list.open"), key=f"start__open_{row.id}", icon=":material/open_in_new:"):
             open_account(int(row.id))
+
+
+def my_pipeline(actor: Actor) -> None:
+    """Sales roles: my open deals, those due this month, and the way to the board."""
+    today = local_today(context.clock()())
+    month_end = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    mine = {"owner_id": actor.user_id, "status": "open"}
+    kpi_row(
+        [
+            Kpi(t("start.my_open_deals"), count(queries.opportunities_page, **mine), icon=":material/handshake:"),
+            Kpi(
+                t("start.my_deals_due"),
+                count(queries.opportunities_page, **mine, close_from=today.replace(day=1), close_to=month_end),
+                icon=":material/event:",
+            ),
+        ]
+    )
+    st.page_link("pages/pipeline_kanban.py", label=t("page.pipeline_kanban"), icon=":material/view_kanban:")
 
 
 def overview_counts() -> None:
@@ -100,6 +120,7 @@ def shortcuts() -> None:
     links = [
         ("pages/firmen_liste.py", "page.accounts", ":material/domain:", "accounts.read"),
         ("pages/kontakte_liste.py", "page.contacts", ":material/contacts:", "contacts.read"),
+        ("pages/opportunities_liste.py", "page.opportunities", ":material/handshake:", "opportunities.read"),
         ("pages/stammdaten_bericht.py", "page.master_data_report", ":material/bar_chart:", "reports.read"),
         ("pages/audit_protokoll.py", "page.audit", ":material/verified_user:", "audit.read"),
         ("pages/admin_benutzer.py", "page.users", ":material/group:", "users.manage"),
@@ -113,6 +134,8 @@ def shortcuts() -> None:
 try:
     if actor.can("accounts.write") and not actor.can("users.manage"):
         my_work(actor)
+        if actor.can("opportunities.write"):
+            my_pipeline(actor)
     else:
         overview_counts()
     if actor.can("audit.read"):

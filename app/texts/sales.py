@@ -10,6 +10,8 @@ DE: dict[str, str] = {
     "page.funnel": "Trichteranalyse",
     "page.forecast": "Umsatzprognose",
     "page.sales_settings": "Vertrieb einrichten",
+    "start.my_open_deals": "Meine offenen Verkaufschancen",
+    "start.my_deals_due": "Abschluss geplant in diesem Monat",
 }
 
 EN: dict[str, str] = {
@@ -20,4 +22,6 @@ EN: dict[str, str] = {
     "page.funnel": "Funnel analysis",
     "page.forecast": "Forecast",
     "page.sales_settings": "Sales settings",
+    "start.my_open_deals": "My open opportunities",
+    "start.my_deals_due": "Closing this month",
 }
