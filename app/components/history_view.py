@@ -120,7 +120,8 @@ def verification_badge(result: Verification) -> None:
         st.error(t("changelog.broken", id=result.first_bad_id, problem=result.problem), icon=":material/gpp_bad:")
 
 
-def _downloads(ns: str, table: pd.DataFrame, title: str, file_stem: str) -> None:
+def change_log_downloads(ns: str, table: pd.DataFrame, title: str, file_stem: str) -> None:
+    """CSV and PDF of a change-log table (the Änderungsprotokoll of any object page)."""
     lang = current_lang()
     csv_col, pdf_col, _ = st.columns([1, 1, 4])
     csv_col.download_button(
@@ -198,4 +199,4 @@ def change_log_section(ns: str, owner: Owner, *, name: str) -> None:
         height=min(600, 38 + 35 * len(table)),
         column_config={t("changelog.object"): st.column_config.TextColumn(width="medium")},
     )
-    _downloads(ns, table, t("changelog.title", name=name), f"aenderungsprotokoll-{owner.kind}-{owner.id}")
+    change_log_downloads(ns, table, t("changelog.title", name=name), f"aenderungsprotokoll-{owner.kind}-{owner.id}")

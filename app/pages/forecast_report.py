@@ -139,7 +139,7 @@ def stacked_chart(frame: pd.DataFrame, currency: str, split: str) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("period:O", title=t("sreport.period"), sort="ascending"),
+            x=alt.X("period:O", title=t("sreport.period"), sort="ascending", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("sum(amount):Q", title=f"{t('forecast.amount')} ({currency})", axis=alt.Axis(format=",.0f")),
             color=alt.Color(f"{group}:N", title=title, sort=sort),
             order=alt.Order("order:Q"),

@@ -14,12 +14,10 @@ import streamlit as st
 
 from app.components import context, queries
 from app.components.dialogs import confirm, delete_section
-from app.components.exporting import generated_line
 from app.components.feedback import flash, show_error
-from app.components.history_view import ISO_DATE, counted, history_table, verification_badge
+from app.components.history_view import ISO_DATE, change_log_downloads, counted, history_table, verification_badge
 from app.components.i18n import current_lang, t, t_or
 from app.components.links import OPPORTUNITY_ID_KEY, open_account, selected_id
-from app.components.list_report import csv_bytes
 from app.components.object_page import EditForm, Facet, object_header, object_sections
 from app.components.opportunity_form import (
     amount_text,
@@ -30,7 +28,7 @@ from app.components.opportunity_form import (
 )
 from app.components.quote_section import render_line_items, render_quotes
 from core.errors import Conflict, DomainError
-from core.formatting import babel_locale, fmt_date, fmt_datetime, fmt_money, fmt_number
+from core.formatting import fmt_date, fmt_datetime, fmt_money, fmt_number
 from core.sales.contact_roles import ROLES, add_contact_role, remove_contact_role
 from core.sales.opportunities import (
     OpportunityView,
@@ -42,7 +40,6 @@ from core.sales.opportunities import (
     win_opportunity,
 )
 from core.sales.pipelines import FORECAST_LABELS, PipelineView
-from exports.pdf.table import dataframe_to_pdf
 
 NS = "opp_obj"
 DATE_FIELDS = frozenset({"expected_close_date", "closed_date"})
@@ -461,33 +458,8 @@ def change_log(opp: OpportunityView) -> None:
     table.insert(1, t("changelog.object"), objects)
     st.caption(counted("changelog.count", len(table)))
     st.dataframe(table, hide_index=True, width="stretch", height=min(600, 38 + 35 * len(table)))
-    title = t("changelog.title", name=opp.name)
-    csv_col, pdf_col, _ = st.columns([1, 1, 4])
-    csv_col.download_button(
-        t("list.export_csv"),
-        data=context.deferred(lambda: csv_bytes(table)),
-        file_name=f"aenderungsprotokoll-verkaufschance-{opp.id}.csv",
-        mime="text/csv",
-        key=f"{NS}_log__csv",
-        icon=":material/csv:",
-        on_click="ignore",
-        width="stretch",
-    )
-    pdf_col.download_button(
-        t("export.pdf"),
-        data=context.deferred(lambda: dataframe_to_pdf(
-            table,
-            title=title,
-            generated_line=generated_line(),
-            locale=babel_locale(lang),
-            page_label=t("export.page_label"),
-        )),
-        file_name=f"aenderungsprotokoll-verkaufschance-{opp.id}.pdf",
-        mime="application/pdf",
-        key=f"{NS}_log__pdf",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
-        width="stretch",
+    change_log_downloads(
+        f"{NS}_log", table, t("changelog.title", name=opp.name), f"aenderungsprotokoll-verkaufschance-{opp.id}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core import audit
+from core.app_settings import store_setting
 from core.errors import ValidationFailed
 from core.uow import UnitOfWork
 from db.models import AppSetting
@@ -48,21 +49,8 @@ def set_threshold(uow: UnitOfWork, entity: str, value: float) -> float:
     with uow:
         uow.authorize("duplicates.configure")
         key = setting_key(entity)
-        setting = uow.session.get(AppSetting, key)
-        old = float(setting.value) if setting is not None else DEFAULT_THRESHOLDS[entity]
-        if setting is None:
-            setting = AppSetting(
-                key=key,
-                value=value,
-                description=f"Schwelle der Dublettenprüfung ({entity})",
-                version=1,
-                created_at=uow.now,
-                updated_at=uow.now,
-            )
-            uow.session.add(setting)
-        else:
-            setting.value, setting.updated_at = value, uow.now
-        uow.session.flush()
+        old = stored_threshold(uow, entity)
+        store_setting(uow, key, value, description=f"Schwelle der Dublettenprüfung ({entity})")
         uow.audit(
             entity="app_setting", entity_id=key, action="updated", changes=[audit.FieldChange("value", old, value)]
         )

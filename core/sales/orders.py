@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core import audit
+from core.app_settings import store_setting
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import change_payload
 from core.listing import ListQuery, Page, equality_filters, fetch_page
@@ -146,21 +147,12 @@ def set_win_on_order(uow: UnitOfWork, value: Any) -> bool:
     with uow:
         uow.authorize("sales.configure")
         old = stored_win_on_order(uow)
-        setting = uow.session.get(AppSetting, WIN_ON_ORDER_KEY)
-        if setting is None:
-            uow.session.add(
-                AppSetting(
-                    key=WIN_ON_ORDER_KEY,
-                    value=flag,
-                    description="Ein angenommenes Angebot (Auftrag) setzt die Verkaufschance auf Gewonnen",
-                    version=1,
-                    created_at=uow.now,
-                    updated_at=uow.now,
-                )
-            )
-        else:
-            setting.value, setting.updated_at = flag, uow.now
-        uow.session.flush()
+        store_setting(
+            uow,
+            WIN_ON_ORDER_KEY,
+            flag,
+            description="Ein angenommenes Angebot (Auftrag) setzt die Verkaufschance auf Gewonnen",
+        )
         if old != flag:
             uow.audit(
                 entity="app_setting",

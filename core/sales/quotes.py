@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.attributes import flag_modified
 
 from core import audit
+from core.app_settings import store_setting
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import change_payload
 from core.records import create_record, delete_record, update_record, values_of
@@ -774,21 +775,7 @@ def set_company_letterhead(uow: UnitOfWork, values: Mapping[str, Any]) -> Compan
         uow.authorize("sales.configure")
         old = stored_letterhead(uow).as_dict()
         data = parse(LetterheadInput, old | dict(values)).model_dump()
-        setting = uow.session.get(AppSetting, LETTERHEAD_KEY)
-        if setting is None:
-            uow.session.add(
-                AppSetting(
-                    key=LETTERHEAD_KEY,
-                    value=data,
-                    description="Briefkopf und Fußzeile der Angebote",
-                    version=1,
-                    created_at=uow.now,
-                    updated_at=uow.now,
-                )
-            )
-        else:
-            setting.value, setting.updated_at = data, uow.now
-        uow.session.flush()
+        store_setting(uow, LETTERHEAD_KEY, data, description="Briefkopf und Fußzeile der Angebote")
         changes = [audit.FieldChange(k, old.get(k), v) for k, v in data.items() if old.get(k) != v]
         uow.audit(entity="app_setting", entity_id=LETTERHEAD_KEY, action="updated", changes=changes)
         uow.commit()
