@@ -28,17 +28,17 @@ from core.records import create_record, delete_record, values_of
 from core.sales.history import last_open_stage_id, record_stage_event
 from core.sales.pricing import to_decimal
 from core.sales.pipelines import (
-    PipelineView,
     StageView,
     default_pipeline,
     effective_forecast_category,
     effective_probability,
+    stage_view,
     load_pipeline,
     load_reasons,
 )
 from core.uow import UnitOfWork
 from core.validation import InputModel, parse
-from db.models import Account, DealReason, Opportunity, PipelineStage, Quote, SalesOrder, User
+from db.models import Account, DealReason, Opportunity, Pipeline, PipelineStage, Quote, SalesOrder, User
 from db.models.sales import FORECAST_CATEGORIES
 
 ENTITY = "opportunity"
@@ -145,28 +145,35 @@ def _is_stale(stage: StageView, updated_at: dt.datetime, now: dt.datetime) -> bo
     return stage.is_open and stage.stale_after_days is not None and (now - updated_at).days >= stage.stale_after_days
 
 
-def _view(uow: UnitOfWork, opp: Opportunity, pipeline: PipelineView | None = None) -> OpportunityView:
-    pipeline = pipeline or load_pipeline(uow, opp.pipeline_id)
-    stage = pipeline.stage(opp.stage_id)
-    session = uow.session
-    owner = session.get(User, opp.owner_id) if opp.owner_id else None
-    account_name = session.scalar(select(Account.name).where(Account.id == opp.account_id)) or ""
+def _view(uow: UnitOfWork, opp: Opportunity) -> OpportunityView:
+    """The deal with its names; one query besides the row itself (the API's GET runs this per request)."""
     reason_id = opp.won_reason_id or opp.lost_reason_id
-    reason = session.get(DealReason, reason_id) if reason_id else None
+    stage_row, pipeline_name, account_name, owner_name, reason_label = uow.session.execute(
+        select(
+            PipelineStage,
+            Pipeline.name,
+            select(Account.name).where(Account.id == opp.account_id).scalar_subquery(),
+            select(User.display_name).where(User.id == opp.owner_id).scalar_subquery(),
+            select(DealReason.label).where(DealReason.id == reason_id).scalar_subquery(),
+        )
+        .join(Pipeline, Pipeline.id == PipelineStage.pipeline_id)
+        .where(PipelineStage.id == opp.stage_id)
+    ).one()
+    stage = stage_view(stage_row)
     return OpportunityView(
         **{f: getattr(opp, f) for f in ALL_FIELDS if f not in ("won_reason_id", "lost_reason_id")},
         id=opp.id,
         won_reason_id=opp.won_reason_id,
         lost_reason_id=opp.lost_reason_id,
         account_name=account_name,
-        owner_name=owner.display_name if owner else None,
-        pipeline_name=pipeline.name,
+        owner_name=owner_name,
+        pipeline_name=pipeline_name,
         stage_name=stage.name,
         stage_position=stage.position,
         probability=effective_probability(stage, opp.probability_override),
         forecast_category=effective_forecast_category(stage, opp.forecast_category_override),
         forecast_category_system=stage.forecast_category,
-        close_reason=reason.label if reason else None,
+        close_reason=reason_label,
         stage_entered_at=opp.stage_entered_at,
         days_in_stage=max(0, (uow.now - opp.stage_entered_at).days),
         is_stale=_is_stale(stage, opp.updated_at, uow.now),
