@@ -119,13 +119,16 @@ def _scenarios(session: Session, today: dt.date) -> list[tuple[str, Call, int]]:
 
 
 def page_data(
-    factory: sessionmaker[Session], backend: str, size: str, repeat: int = 5
+    factory: sessionmaker[Session], backend: str, size: str, repeat: int = 5, only: str | None = None
 ) -> list[Measurement]:
-    """Median latency (ms, warm: one run before measuring) of every sales page-data call."""
+    """Median latency (ms, warm: one run before measuring) of every sales page-data call (with `only`: of
+    those whose name contains it, case-insensitive)."""
     with factory() as session:
         cases = _scenarios(session, local_today(utc_now()))
     results = []
     for name, call, target in cases:
+        if only and only.casefold() not in name.casefold():
+            continue
         measured = partial(_call, factory, call)
         measured()  # warm: pages in the cache, statements compiled
         seconds = median_seconds(measured, repeat)
@@ -210,7 +213,7 @@ def run(backend: str, size: str, args: argparse.Namespace) -> list[Measurement]:
                 print(f"  {report.describe()}", flush=True)
                 results.append(Measurement(backend, size, "Demodaten erzeugen (gesamt)", seconds, "s"))
             print(f"{backend} / {size}: {data_size(factory)}", flush=True)
-            results += page_data(factory, backend, size, args.repeat)
+            results += page_data(factory, backend, size, args.repeat, args.only)
         finally:
             engine.dispose()
     return results
@@ -226,6 +229,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--only", help="nur Messungen, deren Name dies enthält (z. B. funnel)")
     return parser.parse_args()
 
 

@@ -1,7 +1,8 @@
 """The stage history of deals: the append-only `opportunity_stage_events` table, written and read here.
 
 It is the single source for funnel conversion, time in stage, backward moves and slipped close dates;
-no report reconstructs history any other way (`core/sales/funnel.py` reads only this table).
+no report reconstructs history any other way (`core/sales/funnel.py` reads this table, plus the live
+deals only for the cohort filter and their current amount, which equals the amount at their newest row).
 """
 
 from __future__ import annotations
