@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.components import context, queries
+from app.components import queries
 from app.components.address_tab import owner_addresses
-from app.components.exporting import generated_line
+from app.components.exporting import download_button, generated_line
 from app.components.i18n import current_lang, t, t_or
 from app.components.list_report import csv_bytes
 from core import addresses
@@ -124,31 +124,25 @@ def change_log_downloads(ns: str, table: pd.DataFrame, title: str, file_stem: st
     """CSV and PDF of a change-log table (the Änderungsprotokoll of any object page)."""
     lang = current_lang()
     csv_col, pdf_col, _ = st.columns([1, 1, 4])
-    csv_col.download_button(
+    download_button(
+        csv_col,
         t("list.export_csv"),
-        data=context.deferred(lambda: csv_bytes(table)),
+        lambda: csv_bytes(table),
         file_name=f"{file_stem}.csv",
-        mime="text/csv",
         key=f"{ns}__csv",
-        icon=":material/csv:",
-        on_click="ignore",
-        width="stretch",
     )
-    pdf_col.download_button(
+    download_button(
+        pdf_col,
         t("export.pdf"),
-        data=context.deferred(lambda: dataframe_to_pdf(
+        lambda: dataframe_to_pdf(
             table,
             title=title,
             generated_line=generated_line(),
             locale=babel_locale(lang),
             page_label=t("export.page_label"),
-        )),
+        ),
         file_name=f"{file_stem}.pdf",
-        mime="application/pdf",
         key=f"{ns}__pdf",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
-        width="stretch",
     )
 
 

@@ -21,6 +21,7 @@ import streamlit as st
 from st_aggrid import AgGrid, GridOptionsBuilder
 
 from app.components import context, queries
+from app.components.exporting import download_button
 from app.components.dialogs import confirm
 from app.components.feedback import flash, show_error
 from app.components.i18n import current_lang, t
@@ -590,27 +591,19 @@ class ListReport:
 
     def _exports(self, query: ListQuery, visible: Sequence[str]) -> None:
         csv_col, xlsx_col, _ = st.columns([1, 1, 4])
-        csv_col.download_button(
+        download_button(
+            csv_col,
             t("list.export_csv"),
-            data=context.deferred(lambda: csv_bytes(self._export_frame(query, visible))),
+            lambda: csv_bytes(self._export_frame(query, visible)),
             file_name=f"{self.export_name}.csv",
-            mime="text/csv",
             key=self._k("csv"),
-            icon=":material/download:",
-            on_click="ignore",
-            width="stretch",
         )
-        xlsx_col.download_button(
+        download_button(
+            xlsx_col,
             t("list.export_xlsx"),
-            data=context.deferred(
-                lambda: dataframe_to_xlsx(self._export_frame(query, visible), sheet_name=self.noun, title=self.noun)
-            ),
+            lambda: dataframe_to_xlsx(self._export_frame(query, visible), sheet_name=self.noun, title=self.noun),
             file_name=f"{self.export_name}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=self._k("xlsx"),
-            icon=":material/table_view:",
-            on_click="ignore",
-            width="stretch",
         )
 
     # Page -----------------------------------------------------------------------------

@@ -1,11 +1,10 @@
-"""What the opportunity pages share: the deal's form fields, amounts typed the German way, stage and status
+"""What the opportunity pages share: the deal's form fields, stage and status
 labels, and the won/lost reason inputs (list bulk action, detail page dialogs)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 import streamlit as st
 

@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import context, queries
+from app.components.exporting import download_button
 from app.components.feedback import flash, show_error
 from app.components.i18n import current_lang, t
 from core.errors import DomainError
@@ -429,15 +430,12 @@ def _delete(quote: QuoteView) -> str:
 
 def _actions(quote: QuoteView, ns: str, writable: bool) -> None:
     cells = st.columns(6)
-    cells[0].download_button(
+    download_button(
+        cells[0],
         t("quotes.pdf"),
-        data=context.deferred(partial(_pdf_bytes, quote.id)),
+        partial(_pdf_bytes, quote.id),
         file_name=f"Angebot_{quote.number}.pdf",
-        mime="application/pdf",
         key=f"{ns}__pdf",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
-        width="stretch",
     )
     if not writable:
         return

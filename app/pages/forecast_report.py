@@ -14,7 +14,7 @@ from babel import Locale
 from babel.numbers import format_currency
 
 from app.components import context, queries
-from app.components.exporting import generated_line
+from app.components.exporting import download_button, generated_line
 from app.components.feedback import show_error
 from app.components.i18n import current_lang, t
 from app.components.kpi import Kpi, kpi_row
@@ -209,31 +209,24 @@ def downloads(frame: pd.DataFrame, chosen: dict[str, Any]) -> None:
     floats = table.assign(**{c: table[c].astype(float) for c in money})
     st.caption(t("forecast.downloads"))
     csv_col, xlsx_col, pdf_col, _ = st.columns([1, 1, 1, 3])
-    csv_col.download_button(
+    download_button(
+        csv_col,
         t("sreport.csv"),
-        data=context.deferred(lambda: csv_bytes(floats)),
+        lambda: csv_bytes(floats),
         file_name=f"{stem}.csv",
-        mime="text/csv",
         key=f"{NS}__csv",
-        icon=":material/download:",
-        on_click="ignore",
-        width="stretch",
     )
-    xlsx_col.download_button(
+    download_button(
+        xlsx_col,
         t("sreport.excel"),
-        data=context.deferred(
-            lambda: dataframe_to_xlsx(floats, sheet_name=title, title=title, subtitle=generated_line())
-        ),
+        lambda: dataframe_to_xlsx(floats, sheet_name=title, title=title, subtitle=generated_line()),
         file_name=f"{stem}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{NS}__xlsx",
-        icon=":material/table_view:",
-        on_click="ignore",
-        width="stretch",
     )
-    pdf_col.download_button(
+    download_button(
+        pdf_col,
         t("sreport.pdf"),
-        data=context.deferred(lambda: forecast_pdf(
+        lambda: forecast_pdf(
             table,
             title=title,
             filters=filter_lines(chosen),
@@ -244,13 +237,9 @@ def downloads(frame: pd.DataFrame, chosen: dict[str, Any]) -> None:
             total_label=t("sreport.total_currency"),
             locale=babel_locale(lang),
             page_label=t("export.page_label"),
-        )),
+        ),
         file_name=f"{stem}.pdf",
-        mime="application/pdf",
         key=f"{NS}__pdf",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
-        width="stretch",
     )
 
 

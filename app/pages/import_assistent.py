@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import context, queries
+from app.components.exporting import download_button
 from app.components.feedback import show_error
 from app.components.i18n import t
 from core.errors import DomainError
@@ -131,13 +132,13 @@ def report_section(issues: list[Issue] | tuple[Issue, ...], file_name: str) -> N
     if len(issues) > REPORT_ROWS_SHOWN:
         st.info(t("imports.report_truncated", shown=REPORT_ROWS_SHOWN, total=len(issues)), icon=":material/info:")
     st.dataframe(issues_table(issues), hide_index=True, width="stretch")
-    st.download_button(
+    download_button(
+        st,
         t("imports.download_report"),
-        data=context.deferred(lambda: report_csv(issues)),
+        lambda: report_csv(issues),
         file_name=f"pruefbericht-{file_name.rsplit('.', 1)[0]}.csv",
-        mime="text/csv",
         key=f"{NS}__download",
-        icon=":material/download:",
+        width="content",
     )
 
 

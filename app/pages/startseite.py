@@ -43,6 +43,8 @@ def my_work(actor: Actor) -> None:
             Kpi(t("start.all_contacts"), count(queries.contacts_page), icon=":material/groups:"),
         ]
     )
+    if actor.can("opportunities.write"):
+        my_pipeline(actor)
     recent = queries.accounts_page(ListQuery(filters=mine, sort="updated_at", descending=True, page_size=5)).rows
     st.markdown(f"**{t('start.recently_changed')}**")
     if recent.empty:
@@ -134,8 +136,6 @@ def shortcuts() -> None:
 try:
     if actor.can("accounts.write") and not actor.can("users.manage"):
         my_work(actor)
-        if actor.can("opportunities.write"):
-            my_pipeline(actor)
     else:
         overview_counts()
     if actor.can("audit.read"):

@@ -9,7 +9,7 @@ amount, probability or close date, a `revised` history row keeps the value at th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -401,6 +401,39 @@ def set_amount(uow: UnitOfWork, opp: Opportunity, amount: Decimal, currency: str
     _apply_edit(uow, opp, {"amount": amount, "currency": currency}, reason=reason)
 
 
+Target = Callable[[UnitOfWork, Opportunity], StageView]
+
+
+def _move(
+    uow: UnitOfWork,
+    opportunity_id: int,
+    target: Target,
+    *,
+    expected_version: int | None,
+    reason_id: int | None = None,
+    reason_text: str | None = None,
+    closed_date: dt.date | None = None,
+    note: str | None = None,
+) -> OpportunityView:
+    """One transaction: load, authorize, resolve the target stage for this deal, move, return the view."""
+    with uow:
+        opp = load_opportunity(uow, opportunity_id)
+        uow.authorize("opportunities.write", owner_id=opp.owner_id, check_owner=True)
+        apply_stage_change(
+            uow,
+            opp,
+            target(uow, opp),
+            reason_id=reason_id,
+            reason_text=reason_text,
+            closed_date=closed_date,
+            expected_version=expected_version,
+            note=note,
+        )
+        view = _view(uow, opp)
+        uow.commit()
+        return view
+
+
 def move_stage(
     uow: UnitOfWork,
     opportunity_id: int,
@@ -413,29 +446,20 @@ def move_stage(
     note: str | None = None,
 ) -> OpportunityView:
     """Move to any stage: forward, backward, another pipeline, won, lost, or out of a closed stage (reopen)."""
-    with uow:
-        opp = load_opportunity(uow, opportunity_id)
-        uow.authorize("opportunities.write", owner_id=opp.owner_id, check_owner=True)
-        stage = _target_stage(uow, {"stage_id": stage_id})
-        apply_stage_change(
-            uow,
-            opp,
-            stage,
-            reason_id=reason_id,
-            reason_text=reason_text,
-            closed_date=closed_date,
-            expected_version=expected_version,
-            note=note,
-        )
-        view = _view(uow, opp)
-        uow.commit()
-        return view
+    return _move(
+        uow,
+        opportunity_id,
+        lambda uow, _opp: _target_stage(uow, {"stage_id": stage_id}),
+        expected_version=expected_version,
+        reason_id=reason_id,
+        reason_text=reason_text,
+        closed_date=closed_date,
+        note=note,
+    )
 
 
-def _closing_stage_id(uow: UnitOfWork, opportunity_id: int, kind: Literal["won", "lost"]) -> int:
-    with uow:
-        opp = load_opportunity(uow, opportunity_id)
-        return load_pipeline(uow, opp.pipeline_id).closing_stage(kind).id
+def _closing_stage(kind: Literal["won", "lost"]) -> Target:
+    return lambda uow, opp: load_pipeline(uow, opp.pipeline_id).closing_stage(kind)
 
 
 def win_opportunity(
@@ -447,11 +471,10 @@ def win_opportunity(
     reason_text: str | None = None,
     closed_date: dt.date | None = None,
 ) -> OpportunityView:
-    stage_id = _closing_stage_id(uow, opportunity_id, "won")
-    return move_stage(
+    return _move(
         uow,
         opportunity_id,
-        stage_id=stage_id,
+        _closing_stage("won"),
         expected_version=expected_version,
         reason_id=reason_id,
         reason_text=reason_text,
@@ -468,11 +491,10 @@ def lose_opportunity(
     reason_text: str | None = None,
     closed_date: dt.date | None = None,
 ) -> OpportunityView:
-    stage_id = _closing_stage_id(uow, opportunity_id, "lost")
-    return move_stage(
+    return _move(
         uow,
         opportunity_id,
-        stage_id=stage_id,
+        _closing_stage("lost"),
         expected_version=expected_version,
         reason_id=reason_id,
         reason_text=reason_text,
@@ -489,12 +511,14 @@ def reopen_opportunity(
     note: str | None = None,
 ) -> OpportunityView:
     """Reopen a won or lost deal into `stage_id` (default: the open stage it was in before closing)."""
-    with uow:
-        opp = load_opportunity(uow, opportunity_id)
+
+    def reopened_stage(uow: UnitOfWork, opp: Opportunity) -> StageView:
         if opp.status == "open":
             raise Conflict("Die Verkaufschance ist nicht abgeschlossen und kann nicht wiedereröffnet werden.")
         target = stage_id or last_open_stage_id(uow, opp.id) or load_pipeline(uow, opp.pipeline_id).open_stages[0].id
-    return move_stage(uow, opportunity_id, stage_id=target, expected_version=expected_version, note=note)
+        return _target_stage(uow, {"stage_id": target})
+
+    return _move(uow, opportunity_id, reopened_stage, expected_version=expected_version, note=note)
 
 
 def delete_opportunity(
