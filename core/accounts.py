@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
+
+from core.search import contains
 from sqlalchemy.orm import aliased
 
 from core.dedupe.keys import match_keys_for_account, set_match_keys
@@ -222,11 +224,8 @@ def list_accounts(uow: UnitOfWork, query: ListQuery) -> Page:
             Account.version,
         ).outerjoin(owner, owner.id == Account.owner_id)
         conditions = equality_filters(Account, query.filters, ("industry", "city", "legal_form", "owner_id"))
-        if query.search:
-            term = f"%{query.search.strip().lower()}%"
-            conditions.append(
-                or_(func.lower(Account.name).like(term), func.lower(Account.city).like(term), Account.postcode.like(term))
-            )
+        if query.search and query.search.strip():
+            conditions.append(contains(uow.session, Account, query.search))
         stmt = stmt.where(*conditions)
         sortable = {
             "name": Account.name,
@@ -258,6 +257,6 @@ def account_options(
         stmt = select(Account.id, Account.name, Account.city).order_by(Account.name, Account.id).limit(limit)
         if ids:
             stmt = stmt.where(Account.id.in_(list(ids)))
-        elif search:
-            stmt = stmt.where(func.lower(Account.name).like(f"%{search.strip().lower()}%"))
+        elif search and search.strip():
+            stmt = stmt.where(contains(uow.session, Account, search))
         return pd.DataFrame(uow.session.execute(stmt).mappings().all(), columns=["id", "name", "city"])

@@ -12,7 +12,9 @@ from dataclasses import fields as dc_fields
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
+
+from core.search import contains
 from sqlalchemy.orm import aliased
 
 from core.dedupe.keys import match_keys_for_contact, set_match_keys
@@ -225,18 +227,8 @@ def list_contacts(uow: UnitOfWork, query: ListQuery) -> Page:
             .outerjoin(owner, owner.id == Contact.owner_id)
         )
         conditions = equality_filters(Contact, query.filters, ("account_id", "owner_id", "city"))
-        count_stmt = select(Contact.id)
-        if query.search:
-            term = f"%{query.search.strip().lower()}%"
-            conditions.append(
-                or_(
-                    func.lower(Contact.last_name).like(term),
-                    func.lower(Contact.first_name).like(term),
-                    func.lower(Contact.email).like(term),
-                    func.lower(Account.name).like(term),
-                )
-            )
-            count_stmt = count_stmt.outerjoin(Account, Account.id == Contact.account_id)
+        if query.search and query.search.strip():
+            conditions.append(contains(uow.session, Contact, query.search, via=[(Contact.account_id, Account)]))
         stmt = stmt.where(*conditions)
         sortable = {
             "last_name": Contact.last_name,
@@ -248,5 +240,5 @@ def list_contacts(uow: UnitOfWork, query: ListQuery) -> Page:
             "id": Contact.id,
         }
         return fetch_page(
-            uow.session, stmt, query, sortable=sortable, default_sort=Contact.id, count_stmt=count_stmt.where(*conditions)
+            uow.session, stmt, query, sortable=sortable, default_sort=Contact.id, count_stmt=select(Contact.id).where(*conditions)
         )

@@ -66,7 +66,9 @@ def fetch_page(
     counted = (count_stmt if count_stmt is not None else stmt).order_by(None).subquery()
     total = session.scalar(select(func.count()).select_from(counted)) or 0
     order = sortable.get(query.sort or "", default_sort)
-    ordered = stmt.order_by(order.desc() if query.descending else order.asc(), default_sort)
+    # The tie-break runs in the sort's direction, so an index on (column, id) serves both directions.
+    direction = "desc" if query.descending else "asc"
+    ordered = stmt.order_by(getattr(order, direction)(), getattr(default_sort, direction)())
     result = session.execute(ordered.limit(page_size).offset((page - 1) * page_size))
     rows = pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
     return Page(rows, total, page, page_size)

@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from db.base import Base
+from db.fulltext import is_search_table
 from db.session import create_db_engine, normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -45,8 +46,19 @@ def head_revision(url: str) -> str | None:
 
 def pending_changes(connection: Connection) -> list[Any]:
     """Differences between the models and the migrated schema; empty when they agree."""
-    context = MigrationContext.configure(connection, opts={"compare_type": True, "render_as_batch": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "render_as_batch": True, "include_name": include_name}
+    )
     return list(compare_metadata(context, Base.metadata))
+
+
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """Model comparison skips the search tables (FTS5 and its shadow tables) and trigram indexes."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not is_search_table(name)
+    return not (type_ == "index" and name.endswith("_trgm"))
 
 
 def database_is_empty(url: str) -> bool:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, select
+
+from core.search import contains
 from sqlalchemy.orm import aliased
 
 from core.errors import NotFound, ValidationFailed
@@ -126,8 +128,7 @@ def board(
         pipeline = load_pipeline(uow, pipeline_id)
         today = local_today(uow.now)
         scope = _Scope(
-            filters=_filters(owner_id, team_id, search),
-            joins_account=bool(search and search.strip()),
+            filters=_filters(uow, owner_id, team_id, search),
             since=today - dt.timedelta(days=include_closed_days),
             today=today,
         )
@@ -144,7 +145,6 @@ def board(
 @dataclass(frozen=True)
 class _Scope:
     filters: list[ColumnElement[bool]]
-    joins_account: bool
     since: dt.date
     today: dt.date
 
@@ -152,8 +152,6 @@ class _Scope:
         """Deals matching the filters; in closed stages only those closed since `since` (the closed_date range
         with both bounds makes SQLite, too, read recently closed deals by that index)."""
         stmt = stmt.where(*self.filters)
-        if self.joins_account:
-            stmt = stmt.join(Account, Account.id == Opportunity.account_id)
         if all(s.is_open for s in stages):
             return stmt
         return stmt.where(
@@ -177,21 +175,16 @@ def _column_order(pipeline: PipelineView) -> list[StageView]:
     return sorted(pipeline.stages, key=lambda s: (rank[s.kind], s.position, s.id))
 
 
-def _filters(owner_id: int | None, team_id: int | None, search: str | None) -> list[ColumnElement[bool]]:
+def _filters(
+    uow: UnitOfWork, owner_id: int | None, team_id: int | None, search: str | None
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if owner_id is not None:
         conditions.append(Opportunity.owner_id == owner_id)
     if team_id is not None:
         conditions.append(Opportunity.owner_id.in_(select(User.id).where(User.team_id == team_id)))
-    term = (search or "").strip().lower()
-    if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            or_(
-                func.lower(Opportunity.name).like(pattern, escape="\\"),
-                func.lower(Account.name).like(pattern, escape="\\"),
-            )
-        )
+    if search and search.strip():
+        conditions.append(contains(uow.session, Opportunity, search, via=[(Opportunity.account_id, Account)]))
     return conditions
 
 
@@ -255,8 +248,7 @@ def _cards(
         Opportunity.updated_at,
         Opportunity.version,
     ).outerjoin(owner, owner.id == Opportunity.owner_id)
-    if not scope.joins_account:
-        stmt = stmt.join(Account, Account.id == Opportunity.account_id)
+    stmt = stmt.join(Account, Account.id == Opportunity.account_id)
     stmt = scope.restrict(stmt, [stage])
     tie_break = (Opportunity.amount.desc(), Opportunity.id)
     if not stage.is_open:

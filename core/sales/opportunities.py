@@ -16,7 +16,9 @@ from functools import cache
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, select
+
+from core.search import contains
 from sqlalchemy.orm import aliased
 
 from core import audit
@@ -557,6 +559,11 @@ def _list_filters(query: ListQuery) -> list[Any]:
     return conditions
 
 
+def _search(uow: UnitOfWork, term: str) -> ColumnElement[bool]:
+    """Deal name or company name contains `term` (trigram indexes, core/search.py)."""
+    return contains(uow.session, Opportunity, term, via=[(Opportunity.account_id, Account)])
+
+
 LIST_FILTERS = (
     "pipeline_id",
     "stage_id",
@@ -607,11 +614,8 @@ def list_opportunities(uow: UnitOfWork, query: ListQuery) -> Page:
             .outerjoin(owner, owner.id == Opportunity.owner_id)
         )
         conditions = _list_filters(query)
-        count_stmt = select(Opportunity.id)
-        if query.search:
-            term = f"%{query.search.strip().lower()}%"
-            conditions.append(or_(func.lower(Opportunity.name).like(term), func.lower(Account.name).like(term)))
-            count_stmt = count_stmt.join(Account, Account.id == Opportunity.account_id)
+        if query.search and query.search.strip():
+            conditions.append(_search(uow, query.search))
         sortable = {
             "name": Opportunity.name,
             "account_name": Account.name,
@@ -628,7 +632,7 @@ def list_opportunities(uow: UnitOfWork, query: ListQuery) -> Page:
             query,
             sortable=sortable,
             default_sort=Opportunity.id,
-            count_stmt=count_stmt.where(*conditions),
+            count_stmt=select(Opportunity.id).where(*conditions),
         )
 
 
@@ -692,8 +696,7 @@ def list_opportunities_after(
         if after_id is not None:
             conditions.append(Opportunity.id > after_id)
         if search and search.strip():
-            term = f"%{search.strip().lower()}%"
-            conditions.append(or_(func.lower(Opportunity.name).like(term), func.lower(Account.name).like(term)))
+            conditions.append(_search(uow, search))
         stmt = _keyset_statement().where(*conditions).order_by(Opportunity.id).limit(limit + 1)
         rows = [OpportunityRow(*row) for row in uow.session.execute(stmt)]
     next_after = rows[limit - 1].id if len(rows) > limit else None

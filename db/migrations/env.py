@@ -6,6 +6,7 @@ from alembic import context
 
 import db.models  # noqa: F401 - registers every table on Base.metadata
 from db.base import Base
+from db.migrate import include_name
 from db.session import create_db_engine
 
 config = context.config
@@ -18,6 +19,7 @@ def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -88,6 +88,8 @@ class Opportunity(Base, TimestampMixin, VersionedMixin):
         # joining and sorting every deal; the forecast reads the won deals of a period by the second.
         Index("ix_opportunities_amount", "amount"),
         Index("ix_opportunities_status_closed_date", "status", "closed_date"),
+        # Migration 0006: the list over all statuses sorted or filtered by close date (1.2 s before on SQLite).
+        Index("ix_opportunities_expected_close_date_id", "expected_close_date", "id"),
         CheckConstraint("probability_override BETWEEN 0 AND 100", name="probability_range"),
         {"sqlite_autoincrement": True},
     )
