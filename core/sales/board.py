@@ -184,7 +184,9 @@ def _filters(
     if team_id is not None:
         conditions.append(Opportunity.owner_id.in_(select(User.id).where(User.team_id == team_id)))
     if search and search.strip():
-        conditions.append(contains(uow.session, Opportunity, search, via=[(Opportunity.account_id, Account)]))
+        conditions.append(
+            contains(uow.session, Opportunity, search, via=[(Opportunity.account_id, Account)], probe=True)
+        )
     return conditions
 
 
