@@ -35,12 +35,15 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+from cli_consent import consent_app, mail_app  # noqa: E402
 from cli_imports import import_command  # noqa: E402
 from core.capabilities import load_all  # noqa: E402
 
 load_all()
 
 app.command("import")(import_command)
+app.add_typer(consent_app, name="consent")
+app.add_typer(mail_app, name="mail")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -86,6 +89,7 @@ def require_migrated() -> None:
 def bootstrap() -> None:
     """Migrate and make sure an admin exists (its generated password is printed once)."""
     from core.database import session_factory
+    from core.digests import refresh_contact_digests
     from core.settings import get_settings
     from core.users import ensure_admin
     from db.migrate import upgrade
@@ -93,7 +97,10 @@ def bootstrap() -> None:
     settings = get_settings()
     settings.resolved_secret_key()  # generated into data/secret.key on the first run when unset
     upgrade(settings.database_url)
-    generated = ensure_admin(session_factory(settings.database_url), password=settings.admin_password)
+    factory = session_factory(settings.database_url)
+    with factory.begin() as session:
+        refresh_contact_digests(session)
+    generated = ensure_admin(factory, password=settings.admin_password)
     if generated:
         typer.echo(f"Erster Start: Benutzer 'admin' angelegt, Passwort (wird nur jetzt angezeigt): {generated}")
 
@@ -246,7 +253,7 @@ def dedupe_scan(
 
 @app.command("serve")
 def serve(api_port: int = typer.Option(8000), ui_port: int = typer.Option(8501)) -> None:
-    """Start the API (uvicorn), the Streamlit app and the event dispatcher together."""
+    """Start the API (uvicorn), the Streamlit app, the event dispatcher, the mail sender and the DOI expiry job."""
     with one_line_errors():
         bootstrap()
     python = sys.executable
@@ -257,6 +264,8 @@ def serve(api_port: int = typer.Option(8000), ui_port: int = typer.Option(8501))
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
         ],
         "Ereignisse": [python, "manage.py", "events", "dispatch", "--loop"],
+        "Postausgang": [python, "manage.py", "mail", "send", "--loop"],
+        "DOI-Ablauf": [python, "manage.py", "consent", "expire-doi", "--loop"],
     }
     processes = {label: subprocess.Popen(cmd) for label, cmd in commands.items()}
     typer.echo(f"CRM-Suite läuft: App http://localhost:{ui_port}  ·  API http://localhost:{api_port}/docs")

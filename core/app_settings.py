@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from core.uow import UnitOfWork
 from db.models import AppSetting
+
+
+def read_setting(session: Session, key: str, default: Any = None) -> Any:
+    """The stored value, or `default` when the setting was never stored."""
+    setting = session.get(AppSetting, key)
+    return default if setting is None else setting.value
 
 
 def store_setting(uow: UnitOfWork, key: str, value: Any, *, description: str) -> None:

@@ -80,6 +80,40 @@ def register_relink(entity: str, model: Any, column: str, *, audit_entity: str |
     return relink
 
 
+@dataclass(frozen=True)
+class MergeHook:
+    """Work a capability does when two records merge and when the merge is undone, for data that cannot
+    simply be re-pointed (e.g. the append-only consent ledger: entries are carried over by appending).
+
+    `on_merge(uow, survivor_id, merged_id, note)` returns ids it wants back on undo;
+    `on_undo(uow, survivor_id, merged_id, ids, note)` reverses its effect.
+    """
+
+    entity: str
+    name: str
+    on_merge: Callable[[UnitOfWork, int, int, str], list[int]]
+    on_undo: Callable[[UnitOfWork, int, int, list[int], str], None]
+
+
+MERGE_HOOKS: list[MergeHook] = []
+
+
+def register_merge_hook(hook: MergeHook) -> MergeHook:
+    if hook.entity not in ENTITY_TABLES:
+        raise ValueError(f"merge hook: unknown entity {hook.entity!r}")
+    if any(h.entity == hook.entity and h.name == hook.name for h in MERGE_HOOKS):
+        raise ValueError(f"merge hook {hook.name!r} registered twice")
+    MERGE_HOOKS.append(hook)
+    return hook
+
+
+def hooks_for(entity: str) -> list[MergeHook]:
+    from core.capabilities import load_all
+
+    load_all()
+    return [h for h in MERGE_HOOKS if h.entity == entity]
+
+
 def relinks_for(entity: str) -> list[Relink]:
     from core.capabilities import load_all  # capability packages import this module: load them lazily
 
@@ -460,6 +494,7 @@ def merge(
         survivor_snapshot = _snapshot(uow, spec, survivor)
         values = {f: getattr(merged, f) for f in taken}
         relinked = _relink(uow, spec, source=merged_id, target=survivor_id, reason=note)
+        hooked = {h.name: h.on_merge(uow, survivor_id, merged_id, note) for h in hooks_for(spec.name)}
         demoted = demote_moved_primaries(
             uow, Owner(spec.name, survivor_id), relinked.get(f"addresses.{spec.name}_id", []), note
         )
@@ -483,6 +518,7 @@ def merge(
                 "taken_from_merged": [c.field for c in changes],
                 "version_after": survivor.version,
                 "demoted_primaries": demoted,
+                "hooks": hooked,
             },
             relinked=relinked,
             merged_at=uow.now,
@@ -577,6 +613,9 @@ def undo_merge(uow: UnitOfWork, merge_id: int, *, reason: str | None = None) -> 
             table = Base.metadata.tables[table_name]
             moved = _move(uow, table, column, ids, source=record.survivor_id, target=record.merged_id)
             _audit_moves(uow, RELINKS.get(key), moved, record.survivor_id, record.merged_id, note)
+        for hook in hooks_for(spec.name):
+            ids = record.survivor_before.get("hooks", {}).get(hook.name, [])
+            hook.on_undo(uow, record.survivor_id, record.merged_id, ids, note)
         demoted = record.survivor_before.get("demoted_primaries", [])
         restore_primaries(uow, Owner(spec.name, record.merged_id), demoted, note)
         uow.session.execute(delete(RecordAlias).where(RecordAlias.merge_id == record.id))

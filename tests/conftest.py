@@ -18,6 +18,8 @@ from core.capabilities import load_all
 from db.migrate import upgrade
 from db.session import create_db_engine, normalise_url
 
+pytest_plugins = ["tests.smtp"]  # the smtp_server fixture (a real local SMTP server)
+
 load_all()
 
 PG_DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"

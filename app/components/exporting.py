@@ -21,6 +21,7 @@ FILE_KINDS = {
     "csv": ("text/csv", ":material/csv:"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ":material/table_view:"),
     "pdf": ("application/pdf", ":material/picture_as_pdf:"),
+    "eml": ("message/rfc822", ":material/mail:"),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.digests import contact_digests
 from core.dedupe.normalize import canonical_email, company_tokens, phone_e164
 from core.dedupe.phonetics import koelner_phonetik
 
@@ -28,12 +29,14 @@ def account_name_code(name: str | None) -> str | None:
 
 
 def match_keys_for_contact(values: Mapping[str, Any]) -> dict[str, str | None]:
+    """The match keys and, for the consent gate, the keyed hashes of e-mail and phones (core/digests.py)."""
     country = values.get("country") or "DE"
     phone = phone_e164(values.get("phone"), country) or phone_e164(values.get("mobile"), country)
     return {
         "match_name": _truncate(koelner_phonetik(values.get("last_name") or ""), NAME_KEY_LENGTH["contact"]),
         "match_phone": phone,
         "match_email": canonical_email(values.get("email")),
+        **contact_digests(values),
     }
 
 

@@ -1,9 +1,18 @@
 """All models, imported so that `Base.metadata` is complete for Alembic and tests."""
 
 from db.models.audit import AuditEntry, LedgerHead, PersonKey
+from db.models.consent import (
+    ConsentEntry,
+    ConsentPurpose,
+    ConsentText,
+    DoiRequest,
+    ProcessingRestriction,
+    Suppression,
+)
 from db.models.crm import Account, Contact
 from db.models.events import EventSubscription, OutboxEvent
 from db.models.identity import ApiKey, Team, User
+from db.models.messaging import EmailMessage
 from db.models.sales import (
     DealReason,
     Opportunity,
@@ -20,6 +29,13 @@ from db.models.sales import (
 from db.models.masterdata import Address, AppSetting, DuplicateCandidate, ImportRun, MergeRecord, RecordAlias
 
 __all__ = [
+    "ConsentEntry",
+    "ConsentPurpose",
+    "ConsentText",
+    "DoiRequest",
+    "EmailMessage",
+    "ProcessingRestriction",
+    "Suppression",
     "DealReason",
     "Opportunity",
     "OpportunityContact",

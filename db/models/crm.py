@@ -66,3 +66,8 @@ class Contact(Base, TimestampMixin, VersionedMixin):
     match_name: Mapped[str | None] = mapped_column(String(40), index=True)
     match_phone: Mapped[str | None] = mapped_column(String(20), index=True)
     match_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    # Keyed hashes (HMAC with the secret key) of the normalised e-mail, phone and mobile, set on every save
+    # like the match keys: the consent gate compares them with the suppression list inside the database.
+    email_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    mobile_digest: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.smtp import SmtpServer
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -54,6 +56,7 @@ class Servers:
     ui: str
     api: str
     env: dict[str, str]
+    smtp: SmtpServer
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +64,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium)")
     data = tmp_path_factory.mktemp("e2e")
+    ui_port, api_port = free_port(), free_port()
+    smtp = SmtpServer().start()
     env = os.environ | {
+        # Mails go to a real local SMTP server the tests read; public links point at this API.
+        "CRM_SMTP_HOST": smtp.host,
+        "CRM_SMTP_PORT": str(smtp.port),
+        "CRM_SMTP_STARTTLS": "false",
+        "CRM_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
         "CRM_DATABASE_URL": f"sqlite:///{data / 'crm.db'}",
         "CRM_SECRET_KEY_FILE": str(data / "secret.key"),
         "CRM_ADMIN_PASSWORD": "e2e-admin-passwort",
@@ -75,7 +85,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         capture_output=True,
         timeout=300,
     )
-    ui_port, api_port = free_port(), free_port()
     logs = {name: open(data / f"{name}.log", "w") for name in ("ui", "api")}  # noqa: SIM115
     procs = [
         subprocess.Popen(
@@ -110,8 +119,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     try:
         wait_for(f"http://127.0.0.1:{ui_port}/_stcore/health")
         wait_for(f"http://127.0.0.1:{api_port}/health")
-        yield Servers(f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{api_port}", env)
+        yield Servers(f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{api_port}", env, smtp)
     finally:
+        smtp.stop()
         for proc in procs:
             proc.terminate()
         for proc in procs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.digests import email_digest, phone_digest
 from core.dedupe.keys import match_keys_for_account, match_keys_for_contact
 from core.dedupe.normalize import (
     canonical_email,
@@ -86,7 +87,16 @@ def test_match_keys() -> None:
     contact = match_keys_for_contact(
         {"last_name": "Müller", "phone": None, "mobile": "0171 1234567", "email": "A.Mueller@Example.de"}
     )
-    assert contact == {"match_name": "657", "match_phone": "+491711234567", "match_email": "a.mueller@example.de"}
+    assert contact == {
+        "match_name": "657",
+        "match_phone": "+491711234567",
+        "match_email": "a.mueller@example.de",
+        "email_digest": email_digest("a.mueller+news@EXAMPLE.de"),
+        "phone_digest": None,
+        "mobile_digest": phone_digest("+49 171 1234567"),
+    }
+    assert contact["email_digest"] is not None and len(contact["email_digest"]) == 64
+    assert email_digest("kein-at-zeichen") is None and phone_digest("abc") is None
     account = match_keys_for_account({"name": "Die Müller Bau GmbH & Co. KG", "phone": "0221 123456"})
     assert account == {"match_name": "657", "match_phone": "+49221123456"}
 
