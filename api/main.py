@@ -1,4 +1,5 @@
-"""The API application: `uvicorn api.main:app`. REST under /api/v1 (Bearer API keys), /health without auth."""
+"""The API application: `uvicorn api.main:app`. REST under /api/v1 (Bearer API keys), public consent pages
+under /p (signed links in e-mails), /health without auth."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import Factory
 from api.errors import install_problem_handlers, problem_response, problem_responses
-from api.routers import accounts, contacts, opportunities
+from api.public import consent as public_consent
+from api.routers import accounts, consent, contacts, opportunities
 from core.capabilities import load_all
 
 load_all()
@@ -29,7 +31,9 @@ v1.include_router(accounts.router)
 v1.include_router(contacts.router)
 v1.include_router(opportunities.router)
 v1.include_router(opportunities.pipelines_router)
+v1.include_router(consent.router)
 app.include_router(v1)
+app.include_router(public_consent.router)
 
 
 @app.get("/health", summary="Betriebsbereitschaft (prüft die Datenbank)", responses=problem_responses(503))

@@ -9,6 +9,7 @@ still pending at `expires_at` become `abgelaufen` through `expire_requests` (job
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from dataclasses import dataclass
 
@@ -213,7 +214,7 @@ def _resend(uow: UnitOfWork, request: DoiRequest, address: str, expires_at: dt.d
     session, now = uow.session, uow.now
     wait_until = request.last_sent_at + RESEND_INTERVAL
     if now < wait_until:
-        minutes = max(1, int((wait_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil((wait_until - now).total_seconds() / 60))
         raise Conflict(
             f"Die Bestätigungs-E-Mail wurde gerade erst gesendet. Ein erneuter Versand ist in {minutes} Minute(n) möglich."
         )

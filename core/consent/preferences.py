@@ -85,7 +85,13 @@ def unsubscribe_view(factory: sessionmaker[Session], token: str, *, lang: str = 
 
 
 def unsubscribe(
-    factory: sessionmaker[Session], token: str, *, ip: str | None, user_agent: str | None, clock: Clock = utc_now
+    factory: sessionmaker[Session],
+    token: str,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    lang: str = "de",
+    clock: Clock = utc_now,
 ) -> UnsubscribeView:
     """One click (or the mail client's RFC 8058 POST) withdraws consent for the link's purpose at once."""
     uow = UnitOfWork(factory, actor=PUBLIC_ACTOR, clock=clock)
@@ -96,7 +102,8 @@ def unsubscribe(
             reason="Abmeldelink", ip=ip, user_agent=user_agent,
         )
         uow.commit()
-    return UnsubscribeView(contact.id, purpose.id, purpose.name_de, channel, mask_address(contact.email or ""), True)
+    name = purpose.name_en if lang == "en" else purpose.name_de
+    return UnsubscribeView(contact.id, purpose.id, name, channel, mask_address(contact.email or ""), True)
 
 
 def _preference_contact(session: Session, token: str) -> Contact:

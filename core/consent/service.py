@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import events
-from core.consent.gate import check_channel, load_purpose
+from core.consent.gate import Decision, check_channel, load_purpose, may_contact
 from core.consent.ledger import EntryDraft, append
 from core.consent.texts import current_text
 from core.consent.vocabulary import CHANNELS, LEGAL_BASES, SOURCES
@@ -36,7 +36,8 @@ from db.models import (
     SalesOrder,
 )
 
-EVIDENCE_FREE_SOURCES = frozenset({"preference_centre"})
+# Sources a user or API key may name; the others are written only by the public links and the system.
+RECORDED_SOURCES = frozenset({"webform", "import", "phone", "event", "sales", "api"})
 
 
 @dataclass(frozen=True)
@@ -145,12 +146,13 @@ def grant_consent(
 ) -> int:
     """Record a consent (or another legal basis) given outside the double opt-in; returns the entry id.
 
-    Consent needs the text version agreed to (default: the newest German one) and, unless it came
-    through the preference centre, the evidence (e.g. "Telefonat am 12.11., Gesprächsnotiz"), which
+    Consent needs the text version agreed to (default: the newest German one) and the evidence (e.g. "Telefonat am 12.11., Gesprächsnotiz"), which
     § 7a UWG asks for phone advertising. E-mail and SMS advertising need consent or, for e-mail,
     existing-customer status under § 7(3) UWG with the order that justifies it.
     """
     _check_vocabulary(channel, legal_basis, source)
+    if source not in RECORDED_SOURCES:
+        raise ValidationFailed({"source": f"erlaubt: {', '.join(sorted(RECORDED_SOURCES))}"})
     evidence = (evidence or "").strip() or None
     with uow:
         uow.authorize("consent.write")
@@ -345,6 +347,36 @@ def consent_history(uow: UnitOfWork, query: ListQuery) -> Page:
         return Page(frame, total, page, page_size)
 
 
+def entries_after(
+    uow: UnitOfWork, *, after_id: int | None, limit: int, contact_id: int | None = None
+) -> tuple[list[EntryView], int | None]:
+    """Ledger entries in id order after `after_id` (keyset paging: the ledger only grows, so pages never
+    shift) and the id to continue after, None on the last page."""
+    with uow:
+        uow.authorize("consent.read")
+        conditions: list[Any] = []
+        if after_id is not None:
+            conditions.append(ConsentEntry.id > after_id)
+        if contact_id is not None:
+            conditions.append(ConsentEntry.contact_id == contact_id)
+        ids = uow.session.scalars(
+            select(ConsentEntry.id).where(*conditions).order_by(ConsentEntry.id).limit(limit + 1)
+        ).all()
+        page = list(ids[:limit])
+        views = sorted(load_entry_views(uow.session, ConsentEntry.id.in_(page)), key=lambda v: v.id) if page else []
+        return views, (page[-1] if len(ids) > limit else None)
+
+
+def contact_decision(
+    uow: UnitOfWork, *, contact_id: int, channel: str, purpose: str | int, at: dt.datetime | None = None
+) -> Decision:
+    """The consent gate's answer for one contact as a read of its own (API, CLI): needs consent.read."""
+    check_channel(channel)
+    with uow:
+        uow.authorize("consent.read")
+        return may_contact(uow.session, contact_id, channel, purpose, at or uow.now)
+
+
 def entry_views(uow: UnitOfWork, ids: Sequence[int]) -> list[EntryView]:
     with uow:
         uow.authorize("consent.read")
@@ -418,7 +450,7 @@ def _basis_checks(
 ) -> ConsentText | None:
     """The legal rules per basis; returns the consent text (consent basis only)."""
     if legal_basis == "consent":
-        if evidence is None and source not in EVIDENCE_FREE_SOURCES:
+        if evidence is None:
             raise ValidationFailed({"evidence": "Nachweis angeben (z. B. unterschriebenes Formular, Gesprächsnotiz)"})
         text = session.get(ConsentText, text_id) if text_id is not None else current_text(session, purpose.id, "de")
         if text is None or text.purpose_id != purpose.id:

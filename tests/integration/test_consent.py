@@ -263,6 +263,10 @@ def test_unknown_words_and_contacts_get_clear_errors(w: World) -> None:
         w.grant(contact, purpose="lotterie")
     with pytest.raises(ValidationFailed, match="Quelle"):
         w.grant(contact, source="hörensagen")
+    for public_only in ("preference_centre", "unsubscribe", "merge", "system"):
+        with pytest.raises(ValidationFailed) as err:
+            w.grant(contact, source=public_only)
+        assert "source" in err.value.fields
     with pytest.raises(NotFound, match="Kontakt"):
         w.grant(999_999)
 
