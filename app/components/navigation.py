@@ -205,3 +205,44 @@ register_page(
         "pages/admin_vertrieb.py", "page.sales_settings", ":material/tune:", "admin-vertrieb", Section.ADMIN, "sales.configure"
     )
 )
+# Consent (core/consent): the contact's consent page, the ledger, the compliance overview, texts and the outbox.
+register_page(
+    PageSpec(
+        "pages/consent_management.py",
+        "page.consent_management",
+        ":material/how_to_reg:",
+        "consent-management",
+        Section.COMPLIANCE,
+        "consent.read",
+    )
+)
+register_page(
+    PageSpec(
+        "pages/consent_history.py", "page.consent_history", ":material/history:", "consent-history", Section.COMPLIANCE, "consent.read"
+    )
+)
+register_page(
+    PageSpec(
+        "pages/consent_uebersicht.py",
+        "page.consent_overview",
+        ":material/shield_person:",
+        "consent-uebersicht",
+        Section.COMPLIANCE,
+        "consent.read",
+    )
+)
+register_page(
+    PageSpec(
+        "pages/admin_einwilligungstexte.py",
+        "page.consent_texts",
+        ":material/article:",
+        "admin-einwilligungstexte",
+        Section.ADMIN,
+        "consent.configure",
+    )
+)
+register_page(
+    PageSpec(
+        "pages/admin_postausgang.py", "page.admin_postausgang", ":material/outbox:", "admin-postausgang", Section.ADMIN, "mail.read"
+    )
+)

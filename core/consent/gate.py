@@ -145,7 +145,7 @@ def _no_address(channel: str) -> ColumnElement[bool]:
         return Contact.mobile.is_(None)
     if channel == "phone":
         return and_(Contact.phone.is_(None), Contact.mobile.is_(None))
-    return and_(Contact.postcode.is_(None), Contact.account_id.is_(None))
+    return and_(Contact.postcode.is_(None), Contact.city.is_(None))
 
 
 def _suppressed(channel: str) -> ColumnElement[bool]:

@@ -19,6 +19,7 @@ from core import ledger
 from core.consent.vocabulary import ACTIONS
 from core.permissions import Actor
 from core.subject_keys import Subject, encrypt, key_for
+from core.uow import UnitOfWork
 from db.models import ConsentEntry, LedgerHead
 
 CHAIN = "consent"
@@ -130,6 +131,13 @@ def _chain(session: Session) -> Iterator[ledger.ChainEntry]:
     for entry in session.scalars(stmt):
         yield ledger.ChainEntry(entry.id, payload(entry), entry.prev_hash, entry.hash)
         session.expunge(entry)
+
+
+def check_ledger(uow: UnitOfWork) -> ledger.Verification:
+    """`verify_ledger` for a user (the history page's "Kette prüfen"): needs consent.read."""
+    with uow:
+        uow.authorize("consent.read")
+        return verify_ledger(uow.session)
 
 
 def verify_ledger(session: Session) -> ledger.Verification:

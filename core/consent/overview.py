@@ -113,7 +113,7 @@ def _addressable(uow: UnitOfWork) -> dict[str, int]:
             func.count(Contact.email),
             func.count(Contact.mobile),
             func.count(func.coalesce(Contact.phone, Contact.mobile)),
-            func.count(case((or_(Contact.postcode.is_not(None), Contact.account_id.is_not(None)), 1))),
+            func.count(case((or_(Contact.postcode.is_not(None), Contact.city.is_not(None)), 1))),
         )
     ).one()
     return {"email": int(row[0]), "sms": int(row[1]), "phone": int(row[2]), "post": int(row[3])}

@@ -280,16 +280,24 @@ def latest_entry(session: Session, contact_id: int, channel: str, purpose_id: in
 
 @dataclass(frozen=True)
 class CellView:
-    """A contact's consent for one channel × purpose: the latest ledger entry (None: nothing recorded)."""
+    """A contact's consent for one channel × purpose: the latest ledger entry (None: nothing recorded).
+
+    `status` is what the gate reads at the time of the query: a grant past its `valid_until` is expired.
+    """
 
     channel: str
     purpose_id: int
     purpose_key: str
     entry: EntryView | None
+    status: str | None
 
-    @property
-    def status(self) -> str | None:
-        return self.entry.status if self.entry else None
+
+def _effective_status(entry: EntryView | None, at: dt.datetime) -> str | None:
+    if entry is None:
+        return None
+    if entry.status == "granted" and entry.valid_until is not None and entry.valid_until <= at:
+        return "expired"
+    return entry.status
 
 
 def consent_matrix(uow: UnitOfWork, contact_id: int, *, include_inactive: bool = False) -> list[CellView]:
@@ -308,11 +316,12 @@ def consent_matrix(uow: UnitOfWork, contact_id: int, *, include_inactive: bool =
             .group_by(ConsentEntry.channel, ConsentEntry.purpose_id)
         )
         latest = {(v.channel, v.purpose_id): v for v in load_entry_views(session, ConsentEntry.id.in_(latest_ids))}
-        return [
-            CellView(channel, p.id, p.key, latest.get((channel, p.id)))
-            for p in purposes
-            for channel in CHANNELS
-        ]
+        cells = []
+        for p in purposes:
+            for channel in CHANNELS:
+                entry = latest.get((channel, p.id))
+                cells.append(CellView(channel, p.id, p.key, entry, _effective_status(entry, uow.now)))
+        return cells
 
 
 HISTORY_FILTERS = ("contact_id", "channel", "purpose_id", "action", "source", "since", "until")

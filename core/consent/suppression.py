@@ -98,6 +98,20 @@ def list_suppressions(uow: UnitOfWork, *, limit: int = 500) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=["id", "kind", "reason", "note", "created_at", "created_by", "digest"])
 
 
+def suppressed_addresses(uow: UnitOfWork, contact_id: int) -> list[str]:
+    """Which of the contact's addresses ("email", "phone", "mobile") are on the list — by the digests the
+    gate compares, so page and gate cannot disagree."""
+    with uow:
+        uow.authorize("consent.read")
+        contact = uow.session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound(f"Kontakt {contact_id} gibt es nicht.")
+        digests = {"email": contact.email_digest, "phone": contact.phone_digest, "mobile": contact.mobile_digest}
+        wanted = [d for d in digests.values() if d]
+        found = set(uow.session.scalars(select(Suppression.digest).where(Suppression.digest.in_(wanted))))
+        return [kind for kind, digest in digests.items() if digest in found]
+
+
 def count_suppressions(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Suppression)) or 0
 

@@ -186,7 +186,7 @@ def test_contact_page_has_addresses_and_change_log(logged_in: LoggedIn, app_data
     at.session_state["kontakt_detail__id"] = app_data.contact.id
     at.switch_page(CONTACT_PAGE).run()
     assert_clean(at)
-    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Verkaufschancen", "Änderungsprotokoll"]
+    assert [tab.label for tab in at.tabs] == ["Übersicht", "Adressen", "Verkaufschancen", "Einwilligungen", "Änderungsprotokoll"]
     assert at.selectbox(key="con_obj_addr_new__f__type").value == "post", "Postanschrift is the contact's main type"
     assert "Vorname" in set(frame_with(at, "Objekt")["Feld"])
 

@@ -30,23 +30,27 @@ def test_every_page_is_declared_once_with_a_file_and_a_hyphenated_url() -> None:
 def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections() -> None:
     sales = ["opportunities-liste", "pipeline-kanban", "produkte"]
     reports = ["stammdaten-bericht", "funnel-report", "forecast-report"]
+    consent = ["consent-management", "consent-history", "consent-uebersicht"]
+    consent_admin = ["admin-einwilligungstexte", "admin-postausgang"]
     assert sections_of(Role.ADMIN) == {
         None: ["start"],
         Section.SALES: sales,
-        Section.COMPLIANCE: ["audit-protokoll"],
+        Section.COMPLIANCE: ["audit-protokoll", *consent],
         Section.REPORTS: reports,
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "dubletten", "zusammenfuehren", "import-assistent"],
-        Section.ADMIN: ["admin-benutzer", "admin-api-schluessel", "ereignisse", "admin-dubletten", "admin-vertrieb"],
+        Section.ADMIN: ["admin-benutzer", "admin-api-schluessel", "ereignisse", "admin-dubletten", "admin-vertrieb", *consent_admin],
     }
     assert sections_of(Role.COMPLIANCE) == {
         None: ["start"],
         Section.SALES: sales,
-        Section.COMPLIANCE: ["audit-protokoll"],
+        Section.COMPLIANCE: ["audit-protokoll", *consent],
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste"],
+        Section.ADMIN: consent_admin,
     }
     assert sections_of(Role.SALES_REP) == {
         None: ["start"],
         Section.SALES: sales,
+        Section.COMPLIANCE: consent,
         Section.REPORTS: reports,
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "import-assistent"],
     }
