@@ -1,8 +1,9 @@
-"""The consent pages' shared pieces: cached reads of core.consent and the channel × purpose matrix — in full
-with each cell's proof on the consent page, as a compact coloured table on the contact page's tab.
+"""The consent pages' shared pieces: reads of core.consent and the channel × purpose matrix — in full with
+each cell's proof on the consent page, as a compact coloured table on the contact page's tab.
 
-The reads keep a short TTL: a person confirms a double opt-in or unsubscribes through a public link,
-outside this session, so the state shown must catch up quickly even without a write here.
+A contact's state, restrictions, suppressed addresses and ledger entries are read fresh on every run (small
+indexed queries): a person confirms a double opt-in or unsubscribes through a public link, outside this
+session, and a compliance officer must never see a stale state. Lists of purposes and texts are cached.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from core.listing import ListQuery, Page
 from core.permissions import Actor
 from core.sales.orders import list_orders
 
-TTL = 15
 CONSENT_PAGE = "pages/consent_management.py"
 CONSENT_ID_KEY = "consent_management__id"
 HISTORY_PAGE = "pages/consent_history.py"
@@ -43,23 +43,19 @@ STATUS_COLORS = {"granted": "green", "pending": "orange", "revoked": "red", "exp
 STATUS_TINTS = {"granted": "#dafbe1", "pending": "#fff1d6", "revoked": "#ffe1e1", "expired": "#eaeef2", None: "#f6f8fa"}
 
 
-# Cached reads ------------------------------------------------------------------------------------
-@queries._cached(ttl=TTL)
+# Reads ------------------------------------------------------------------------------------
 def _matrix(url: str, actor: Actor, contact_id: int) -> list[CellView]:
     return consent_service.consent_matrix(queries._uow(url, actor), contact_id)
 
 
-@queries._cached(ttl=TTL)
 def _restrictions(url: str, actor: Actor, contact_id: int) -> list[consent_restrictions.RestrictionView]:
     return consent_restrictions.restrictions_of(queries._uow(url, actor), contact_id)
 
 
-@queries._cached(ttl=TTL)
 def _suppressed_channels(url: str, actor: Actor, contact_id: int) -> list[str]:
     return consent_suppression.suppressed_addresses(queries._uow(url, actor), contact_id)
 
 
-@queries._cached(ttl=TTL)
 def _history(url: str, actor: Actor, query: ListQuery) -> Page:
     return consent_service.consent_history(queries._uow(url, actor), query)
 

@@ -34,11 +34,16 @@ ADMIN_PAGES = [
     ("Berichte", "Trichteranalyse", "Trichteranalyse", "e2e-04a-trichteranalyse"),
     ("Berichte", "Umsatzprognose", "Umsatzprognose", "e2e-04b-umsatzprognose"),
     ("Compliance", "Audit-Protokoll", "Audit-Protokoll", "e2e-05-audit-protokoll"),
+    ("Compliance", "Einwilligungen", "Einwilligungen", "e2e-05a-einwilligungen"),
+    ("Compliance", "Einwilligungsverlauf", "Einwilligungsverlauf", "e2e-05b-einwilligungsverlauf"),
+    ("Compliance", "Compliance-Übersicht", "Compliance-Übersicht", "e2e-05c-compliance-uebersicht"),
     ("Administration", "Benutzer", "Benutzer", "e2e-06-benutzer"),
     ("Administration", "API-Schlüssel", "API-Schlüssel", "e2e-07-api-schluessel"),
     ("Administration", "Ereignisse", "Ereignisse", "e2e-08-ereignisse"),
     ("Administration", "Dublettenprüfung", "Dublettenprüfung", "e2e-08b-dublettenpruefung"),
     ("Administration", "Vertrieb einrichten", "Vertrieb einrichten", "e2e-08c-vertrieb-einrichten"),
+    ("Administration", "Einwilligungstexte", "Einwilligungstexte", "e2e-08d-einwilligungstexte"),
+    ("Administration", "Postausgang", "Postausgang", "e2e-08e-postausgang"),
 ]
 
 
