@@ -259,12 +259,14 @@ class ListReport:
             chosen[flt.name] = list(value) if flt.kind == "multi" else value
 
         sort_col, dir_col, size_col, cols_col = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-        with sort_col:
-            sort = st.selectbox(
-                t("list.sort"), sortable, format_func=lambda n: self._by_name[n].label, key=self._k("sort")
-            )
-        with dir_col:
-            descending = st.toggle(t("list.descending"), key=self._k("desc"))
+        sort, descending = None, False
+        if sortable:  # a list in a fixed order (e.g. a log, newest first) shows no sort controls
+            with sort_col:
+                sort = st.selectbox(
+                    t("list.sort"), sortable, format_func=lambda n: self._by_name[n].label, key=self._k("sort")
+                )
+            with dir_col:
+                descending = st.toggle(t("list.descending"), key=self._k("desc"))
         with size_col:
             size = st.selectbox(t("list.page_size"), PAGE_SIZES, key=self._k("size"))
         with cols_col, st.popover(t("list.columns"), icon=":material/view_column:", width="stretch"):
