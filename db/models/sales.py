@@ -82,7 +82,9 @@ class Opportunity(Base, TimestampMixin, VersionedMixin):
     __tablename__ = "opportunities"
     __table_args__ = (
         Index("ix_opportunities_pipeline_id_stage_id", "pipeline_id", "stage_id"),
-        Index("ix_opportunities_status_expected_close_date", "status", "expected_close_date"),
+        # With `id` (migration 0008): PostgreSQL serves "open deals by close date" from this index exactly instead
+        # of walking (expected_close_date, id) past every closed deal (8 → 377 ms without it).
+        Index("ix_opportunities_status_expected_close_date_id", "status", "expected_close_date", "id"),
         Index("ix_opportunities_owner_id_status", "owner_id", "status"),
         # Measured at 500,000 deals (migration 0004): sorting the whole list by amount walks the first instead of
         # joining and sorting every deal; the forecast reads the won deals of a period by the second.
