@@ -950,3 +950,4 @@ def _contact_edit(run: DemoRun, rng: random.Random, kind: str, contact: ContactV
 import core.demo_addresses  # noqa: E402,F401  (registers the "addresses" bulk step after the contacts)
 import core.demo_duplicates  # noqa: E402,F401  (registers the "duplicates" and "duplicate_scan" steps last)
 import core.demo_sales  # noqa: E402,F401  (registers the "sales" bulk step: deals, history, quotes, orders)
+import core.demo_consent  # noqa: E402,F401 - registers the consent demo steps

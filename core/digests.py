@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.dedupe.normalize import canonical_email, phone_e164
@@ -22,6 +22,17 @@ from core.settings import get_settings
 from db.models import Contact
 
 REFRESH_BATCH = 5_000
+# A Core UPDATE: the ORM's bulk update would demand the row version of every contact (VersionedMixin).
+_CONTACTS = Contact.__table__
+_FILL = (
+    update(_CONTACTS)
+    .where(_CONTACTS.c.id == bindparam("b_id"))
+    .values(
+        email_digest=bindparam("b_email_digest"),
+        phone_digest=bindparam("b_phone_digest"),
+        mobile_digest=bindparam("b_mobile_digest"),
+    )
+)
 
 
 @cache
@@ -73,9 +84,8 @@ def refresh_contact_digests(session: Session) -> int:
         if not rows:
             return refreshed
         session.execute(
-            update(Contact),
-            [{"id": row.id, **contact_digests(row._asdict())} for row in rows],
-            execution_options={"synchronize_session": False},
+            _FILL,
+            [{"b_id": row.id, **{f"b_{k}": v for k, v in contact_digests(row._asdict()).items()}} for row in rows],
         )
         refreshed += len(rows)
         last_id = rows[-1].id

@@ -9,16 +9,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.components import context, queries
+from app.components import consent_matrix, context, queries
 from app.components.exporting import download_button
 from app.components.feedback import show_error
-from app.components.i18n import t
+from app.components.i18n import current_lang, t
 from core.errors import DomainError
 from core.imports import (
     ALL_OR_NOTHING,
     DONE,
     MODES,
     PARTIAL,
+    DoiOption,
     ImportPlan,
     ImportResult,
     Issue,
@@ -142,6 +143,23 @@ def report_section(issues: list[Issue] | tuple[Issue, ...], file_name: str) -> N
     )
 
 
+def doi_option(plan: ImportPlan) -> DoiOption | None:
+    """"Double-Opt-in anfordern" for a purpose: contacts only, for users who may record consent."""
+    if plan.spec.name != "contacts" or not context.may("consent.write"):
+        return None
+    if not st.checkbox(t("imports.doi"), key=f"{NS}__doi", help=t("imports.doi_help")):
+        return None
+    names = {p.key: p.name(current_lang()) for p in consent_matrix.purposes()}
+    left, right = st.columns([3, 2])
+    purpose = left.selectbox(t("imports.doi_purpose"), list(names), format_func=names.get, key=f"{NS}__doi_purpose")
+    language = right.radio(
+        t("imports.doi_language"), ("de", "en"), format_func=lambda lang: t(f"imports.doi_language.{lang}"),
+        key=f"{NS}__doi_language", horizontal=True,
+    )
+    st.caption(t("imports.doi_count", n=plan.with_email))
+    return DoiOption(purpose, language) if purpose else None
+
+
 def check_step(table: SourceTable, plan: ImportPlan) -> None:
     st.subheader(t("imports.preview", n=min(20, table.size)))
     st.dataframe(preview_rows(table, plan.spec, plan.mapping), hide_index=True, width="stretch")
@@ -154,6 +172,7 @@ def check_step(table: SourceTable, plan: ImportPlan) -> None:
     cols[3].metric(t("imports.new_companies"), len(plan.new_companies))
     report_section(plan.issues, table.file_name)
     mode = st.radio(t("imports.mode"), MODES, format_func=lambda m: t(f"imports.mode.{m}"), key=f"{NS}__mode", index=MODES.index(ALL_OR_NOTHING))
+    doi = doi_option(plan)
     back, forward = st.columns(2)
     if back.button(t("imports.back"), key=f"{NS}__back_2", icon=":material/arrow_back:"):
         go(1)
@@ -162,7 +181,7 @@ def check_step(table: SourceTable, plan: ImportPlan) -> None:
         try:
             result = run_import(
                 context.uow(), table, entity=plan.spec.name, mode=mode, mapping=state[MAPPING],
-                progress=lambda share, text: bar.progress(share, text=text),
+                progress=lambda share, text: bar.progress(share, text=text), doi=doi,
             )
         except DomainError as exc:
             show_error(exc)
@@ -181,6 +200,8 @@ def result_step(result: ImportResult, file_name: str) -> None:
     else:
         st.error(t(message, run=result.run_id), icon=":material/error:")
     st.markdown(result.summary())
+    for note in result.notes:
+        st.caption(note)
     cols = st.columns(4)
     cols[0].metric(t("imports.created"), result.created)
     cols[1].metric(t("imports.updated"), result.updated)

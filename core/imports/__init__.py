@@ -14,6 +14,7 @@ from core.imports.fields import (
     entity_spec,
     parse_mapping_option,
 )
+from core.imports.doi import DoiOption
 from core.imports.reading import SourceTable, read_file
 from core.imports.rows import Issue
 from core.imports.service import (
@@ -41,6 +42,7 @@ __all__ = [
     "PARTIAL",
     "REJECTED",
     "VALID_ROWS",
+    "DoiOption",
     "EntitySpec",
     "ImportPlan",
     "ImportResult",

@@ -12,6 +12,8 @@
   An empty cell keeps the stored value.
 - Address columns become one primary postal address (`addresses`, type "post") per record; the record's
   flat postcode/city/country (accounts also street) mirror it.
+- With a `DoiOption` (contacts only, needs `consent.write`), every imported contact with an e-mail address
+  gets a double opt-in request in the same transaction (core/imports/doi.py).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from core.imports.bulk import (
     reserve_ids,
 )
 from core.imports.collector import collection_paused
+from core.imports.doi import DoiOption, DoiOutcome, check_option, request_for_imported
 from core.imports.fields import EntitySpec, auto_mapping, check_mapping, entity_spec
 from core.imports.reading import SourceTable
 from core.imports.rows import CleanRow, Issue, check_rows
@@ -121,6 +124,14 @@ class ImportPlan:
         return len(self.rows) - self.to_update
 
     @property
+    def with_email(self) -> int:
+        """Rows whose record will have an e-mail address (from the file, or kept from the stored record)."""
+        return sum(
+            1 for r in self.rows
+            if r.values.get("email") or (self.existing.get(r.values.get("external_id") or "") or {}).get("email")
+        )
+
+    @property
     def new_companies(self) -> list[str]:
         return [self.company_names[key] for key, account_id in self.company_ids.items() if account_id is None]
 
@@ -139,6 +150,7 @@ class ImportResult:
     companies_created: int
     issues: tuple[Issue, ...]
     notes: tuple[str, ...] = field(default=())
+    doi_requested: int = 0
 
     def summary(self) -> str:
         label = entity_spec(self.entity).label
@@ -155,6 +167,8 @@ class ImportResult:
         )
         if self.companies_created:
             text += f", {self.companies_created} Firmen neu angelegt"
+        if self.doi_requested:
+            text += f", {self.doi_requested} Bestätigungs-E-Mails (Double-Opt-in) eingereiht"
         return text + "."
 
 
@@ -297,26 +311,37 @@ def run_import(
     mode: str = ALL_OR_NOTHING,
     mapping: Mapping[str, str | None] | None = None,
     progress: Progress | None = None,
+    doi: DoiOption | None = None,
 ) -> ImportResult:
-    """Check and write the file in one transaction; rejected attempts are recorded, never half-written."""
+    """Check and write the file in one transaction; rejected attempts are recorded, never half-written.
+
+    With `doi`, every imported contact with an e-mail address gets a double opt-in request for its purpose.
+    """
     if mode not in MODES:
         raise ValidationFailed({"mode": f"unbekannter Modus „{mode}“ (erlaubt: {', '.join(MODES)})"})
     spec = entity_spec(entity)
     report = progress or (lambda share, text: None)
     with collection_paused():
-        return _run(uow, table, spec, mode, mapping, report)
+        return _run(uow, table, spec, mode, mapping, report, doi)
 
 
 def _run(
-    uow: UnitOfWork, table: SourceTable, spec: EntitySpec, mode: str, mapping: Mapping[str, str | None] | None, report: Progress
+    uow: UnitOfWork,
+    table: SourceTable,
+    spec: EntitySpec,
+    mode: str,
+    mapping: Mapping[str, str | None] | None,
+    report: Progress,
+    doi: DoiOption | None,
 ) -> ImportResult:
     with uow:
         uow.authorize(spec.permission)
+        purpose_name = check_option(uow, spec.name, doi) if doi is not None else ""
         report(0.05, "Zeilen werden geprüft …")
         plan = _plan(uow, table, spec, mapping)
         if not (plan.issues and (mode == ALL_OR_NOTHING or not plan.rows)):
             try:
-                result = _write(uow, plan, mode, report)
+                result = _write(uow, plan, mode, report, doi, purpose_name)
                 uow.commit()
             except IntegrityError as exc:
                 raise Conflict(
@@ -359,7 +384,17 @@ def _start_run(uow: UnitOfWork, plan: ImportPlan, mode: str, *, status: str) -> 
     return run
 
 
-def _result(run: ImportRun, plan: ImportPlan, mode: str, *, created: int, updated: int, unchanged: int, companies: int) -> ImportResult:
+def _result(
+    run: ImportRun,
+    plan: ImportPlan,
+    mode: str,
+    *,
+    created: int,
+    updated: int,
+    unchanged: int,
+    companies: int,
+    doi: DoiOutcome | None = None,
+) -> ImportResult:
     return ImportResult(
         run_id=run.id,
         entity=plan.spec.name,
@@ -372,11 +407,14 @@ def _result(run: ImportRun, plan: ImportPlan, mode: str, *, created: int, update
         rejected_rows=plan.rejected_rows,
         companies_created=companies,
         issues=tuple(plan.issues),
-        notes=plan.notes,
+        notes=plan.notes + (doi.notes() if doi else ()),
+        doi_requested=doi.requested if doi else 0,
     )
 
 
-def _write(uow: UnitOfWork, plan: ImportPlan, mode: str, report: Progress) -> ImportResult:
+def _write(
+    uow: UnitOfWork, plan: ImportPlan, mode: str, report: Progress, doi: DoiOption | None, purpose_name: str
+) -> ImportResult:
     # Writing the run first also takes SQLite's write lock, which `reserve_ids` relies on.
     run = _start_run(uow, plan, mode, status=PARTIAL if plan.issues else DONE)
     reason = f"Import #{run.id}"
@@ -392,6 +430,12 @@ def _write(uow: UnitOfWork, plan: ImportPlan, mode: str, report: Progress) -> Im
         audit_imported(uow, entity=target.entity, entity_ids=created_ids, reason=reason)
     report(0.85, f"{len(old_rows)} vorhandene {plan.spec.label} werden abgeglichen …")
     updated = _update_records(uow, target, old_rows, plan.existing, company_ids, reason)
+    outcome: DoiOutcome | None = None
+    if doi is not None:
+        report(0.9, "Bestätigungs-E-Mails (Double-Opt-in) werden eingereiht …")
+        rows_by_contact = dict(zip(created_ids, (r.row for r in new_rows)))
+        rows_by_contact |= {plan.existing[r.values["external_id"]]["id"]: r.row for r in old_rows}
+        outcome = request_for_imported(uow, doi, purpose_name, rows_by_contact)
     refresh_statistics(uow.session, (target.model, Address, Account), len(created_ids))
     run.rows_created = len(created_ids)
     run.rows_updated = updated
@@ -408,11 +452,13 @@ def _write(uow: UnitOfWork, plan: ImportPlan, mode: str, report: Progress) -> Im
         "rows_rejected": plan.rejected_rows,
         "companies_created": len(plan.new_companies),
     }
+    if outcome is not None:
+        payload["doi_requested"] = outcome.requested
     uow.emit("crm.import.completed", entity="import", entity_id=run.id, payload=payload)
     uow.session.flush()
     return _result(
         run, plan, mode, created=len(created_ids), updated=updated, unchanged=len(old_rows) - updated,
-        companies=len(plan.new_companies),
+        companies=len(plan.new_companies), doi=outcome,
     )
 
 

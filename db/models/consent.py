@@ -71,8 +71,11 @@ class ConsentEntry(Base):
     __tablename__ = "consent_entries"
     __table_args__ = (
         Index("ix_consent_entries_contact", "contact_id", "channel", "purpose_id", "id"),
-        # The set-based gate: latest entry per contact for one channel × purpose.
-        Index("ix_consent_entries_audience", "channel", "purpose_id", "contact_id", "id"),
+        # The set-based gate (migration 0009): latest entry per contact for one channel × purpose, covering.
+        Index(
+            "ix_consent_entries_state",
+            "channel", "purpose_id", "contact_id", "id", "occurred_at", "status", "valid_until",
+        ),
     )
 
     id: Mapped[bigintpk]

@@ -402,3 +402,15 @@ def test_a_merge_carries_the_newer_consent_state_and_undo_restores_it(w: World) 
     assert w.reason(duplicate) == "revoked" and w.reason(duplicate, purpose="umfragen") == "allowed"
     with w.factory() as session:
         assert verify_ledger(session).ok
+
+
+def test_digests_of_older_contacts_are_filled_on_upgrade(w: World, connection: Connection) -> None:
+    from core.digests import email_digest, refresh_contact_digests
+
+    contact = w.contact(email="alt@example.de")
+    connection.execute(text("UPDATE contacts SET email_digest = NULL, mobile_digest = NULL WHERE id = :id"), {"id": contact})
+    with w.factory() as session:
+        assert refresh_contact_digests(session) >= 1
+        session.commit()
+        digest, version = session.execute(text("SELECT email_digest, version FROM contacts WHERE id = :id"), {"id": contact}).one()
+    assert digest == email_digest("alt@example.de") and version == 1
