@@ -259,11 +259,13 @@ def test_sales_rep_sees_no_administration(page: Page, servers: Servers) -> None:
     headers = sidebar(page).get_by_test_id("stNavSectionHeader")
     expect(headers.filter(has_text="Stammdaten")).to_have_count(1)
     expect(headers.filter(has_text="Administration")).to_have_count(0)
-    expect(headers.filter(has_text="Compliance")).to_have_count(0)
+    # Compliance shows only the consent pages: a sales rep records and checks consents, but reads no audit log.
+    expect(headers.filter(has_text="Compliance")).to_have_count(1)
     links = sidebar(page).get_by_test_id("stSidebarNavLink")
-    for hidden in ("Benutzer", "API-Schlüssel", "Ereignisse", "Audit-Protokoll"):
+    for hidden in ("Benutzer", "API-Schlüssel", "Ereignisse", "Audit-Protokoll", "Einwilligungstexte", "Postausgang"):
         expect(links.filter(has_text=hidden)).to_have_count(0)
-    expect(links.filter(has_text="Kontakte")).to_have_count(1)
+    for shown in ("Kontakte", "Einwilligungen"):
+        expect(links.filter(has_text=shown)).to_have_count(1)
     expect_no_exception(page)
     shot(page, "e2e-11-vertrieb-start")
 
