@@ -24,6 +24,10 @@ def upgrade() -> None:
         'ix_opportunities_status_expected_close_date_id', 'opportunities', ['status', 'expected_close_date', 'id']
     )
     op.drop_index('ix_opportunities_status_expected_close_date', table_name='opportunities')
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite takes an index without statistics for very selective: without ANALYZE it sorted all 40,000
+        # open deals for the API's keyset page instead of walking the primary key (95 ms instead of 1 ms).
+        op.execute("ANALYZE opportunities")
 
 
 def downgrade() -> None:

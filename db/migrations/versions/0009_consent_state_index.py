@@ -25,6 +25,8 @@ STATE_COLUMNS = ['channel', 'purpose_id', 'contact_id', 'id', 'occurred_at', 'st
 def upgrade() -> None:
     op.create_index('ix_consent_entries_state', 'consent_entries', STATE_COLUMNS)
     op.drop_index('ix_consent_entries_audience', table_name='consent_entries')
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ANALYZE consent_entries")  # statistics for the new index (see migration 0008)
 
 
 def downgrade() -> None:
