@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import time
 from collections.abc import Callable
 from functools import partial
@@ -25,11 +23,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.databases import postgres_reachable
-from bench.sales import DEFAULT_POSTGRES_URL, DEFAULT_SQLITE_PATH, postgres, sqlite_file
+from bench.sales import bench_parser, postgres, run_backends, sqlite_file
 from bench.scenarios import Measurement, median_seconds
 from core.consent.gate import may_contact, reachable, summary
 from core.consent.vocabulary import CHANNELS, GATE_REASONS, label
@@ -39,7 +35,7 @@ from core.digests import refresh_contact_digests
 from core.formatting import fmt_number
 from core.uow import utc_now
 from db.models import ConsentEntry, Contact
-from db.session import create_db_engine, make_session_factory, normalise_url
+from db.session import create_db_engine, make_session_factory
 
 T = TypeVar("T")
 TARGET_MS = 2_000
@@ -146,36 +142,8 @@ def run(backend: str, size: str, args: argparse.Namespace) -> list[Measurement]:
     return results
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.consent", description=__doc__)
-    parser.add_argument("--size", choices=("small", "medium", "large"), default="large")
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "all"), default="all")
-    parser.add_argument("--sqlite-path", default=str(DEFAULT_SQLITE_PATH), help="{size} wird ersetzt")
-    parser.add_argument("--postgres-url", default=os.environ.get("CRM_BENCH_SALES_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    parser.add_argument("--reuse", action="store_true", help="vorhandene, schon erzeugte Datenbank weiterverwenden")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--markdown", action="store_true")
-    return parser.parse_args()
-
-
 def main() -> None:
-    from bench.__main__ import print_table
-
-    args = parse_args()
-    name = make_url(normalise_url(args.postgres_url)).database or ""
-    if args.backend != "sqlite" and "bench" not in name:
-        raise SystemExit(f"Refusing to use database {name!r}: its name must contain 'bench'.")
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPU-Kerne, {platform.machine()}")
-    wanted = ("sqlite", "postgresql") if args.backend == "all" else (args.backend,)
-    results: list[Measurement] = []
-    for backend in wanted:
-        if backend == "postgresql" and not postgres_reachable(args.postgres_url):
-            print(f"PostgreSQL nicht erreichbar ({args.postgres_url}) – übersprungen.")
-            continue
-        results += run(backend, args.size, args)
-    print()
-    print_table(results, args.markdown)
+    run_backends(bench_parser("python -m bench.consent", __doc__, repeat=3).parse_args(), run)
 
 
 if __name__ == "__main__":

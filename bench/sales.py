@@ -219,24 +219,24 @@ def run(backend: str, size: str, args: argparse.Namespace) -> list[Measurement]:
     return results
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.sales", description=__doc__)
+def bench_parser(prog: str, description: str | None, *, repeat: int) -> argparse.ArgumentParser:
+    """The options every benchmark on the large demo databases shares (bench.sales, bench.consent)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--size", choices=("small", "medium", "large"), default="large")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "all"), default="all")
     parser.add_argument("--sqlite-path", default=str(DEFAULT_SQLITE_PATH), help="{size} wird ersetzt")
     parser.add_argument("--postgres-url", default=os.environ.get("CRM_BENCH_SALES_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--reuse", action="store_true", help="vorhandene, schon erzeugte Datenbank weiterverwenden")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=repeat)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--markdown", action="store_true")
-    parser.add_argument("--only", help="nur Messungen, deren Name dies enthält (z. B. funnel)")
-    return parser.parse_args()
+    return parser
 
 
-def main() -> None:
+def run_backends(args: argparse.Namespace, run_one: Callable[[str, str, argparse.Namespace], list[Measurement]]) -> None:
+    """Run `run_one` per chosen backend (PostgreSQL only on a database named *bench*) and print the table."""
     from bench.__main__ import print_table
 
-    args = parse_args()
     name = make_url(normalise_url(args.postgres_url)).database or ""
     if args.backend != "sqlite" and "bench" not in name:
         raise SystemExit(f"Refusing to use database {name!r}: its name must contain 'bench'.")
@@ -247,9 +247,15 @@ def main() -> None:
         if backend == "postgresql" and not postgres_reachable(args.postgres_url):
             print(f"PostgreSQL nicht erreichbar ({args.postgres_url}) – übersprungen.")
             continue
-        results += run(backend, args.size, args)
+        results += run_one(backend, args.size, args)
     print()
     print_table(results, args.markdown)
+
+
+def main() -> None:
+    parser = bench_parser("python -m bench.sales", __doc__, repeat=5)
+    parser.add_argument("--only", help="nur Messungen, deren Name dies enthält (z. B. funnel)")
+    run_backends(parser.parse_args(), run)
 
 
 if __name__ == "__main__":

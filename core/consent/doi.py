@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.app_settings import read_setting
-from core.consent.gate import load_purpose, may_contact
+from core.consent.gate import BLOCKING_REASONS, load_purpose, may_contact
 from core.consent.ledger import EntryDraft
 from core.consent.links import DOI, InvalidLink, doi_url, unsign
-from core.consent.service import is_restricted, latest_entry, load_contact, record_entry
+from core.consent.service import latest_entry, load_contact, record_entry
 from core.consent.texts import current_text
 from core.email.queue import enqueue_email
 from core.errors import Conflict, DomainError, ValidationFailed
@@ -143,10 +143,8 @@ def _check_may_request(session: Session, contact_id: int, purpose: ConsentPurpos
     if not purpose.active:
         raise Conflict(f"Der Zweck „{purpose.name_de}“ ist deaktiviert.")
     decision = may_contact(session, contact_id, "email", purpose.id, now)
-    if decision.reason in ("suppressed", "restricted", "objected"):
+    if decision.reason in BLOCKING_REASONS:
         raise Conflict(f"Keine Bestätigungs-E-Mail: {decision.describe()}.")
-    if is_restricted(session, contact_id, now):
-        raise Conflict("Die Verarbeitung dieses Kontakts ist eingeschränkt (Art. 18 DSGVO).")
     latest = latest_entry(session, contact_id, "email", purpose.id)
     if decision.allowed and latest is not None and latest.legal_basis == "consent":
         raise Conflict(f"Für „{purpose.name_de}“ per E-Mail liegt bereits eine Einwilligung vor.")

@@ -26,6 +26,8 @@ from core.errors import NotFound, ValidationFailed
 from db.models import ConsentEntry, ConsentPurpose, Contact, ProcessingRestriction, Suppression
 
 ALLOWED = "allowed"
+# Reasons no consent can overcome: nobody may ask such a contact for consent or record one.
+BLOCKING_REASONS = frozenset({"suppressed", "restricted", "objected"})
 
 
 @dataclass(frozen=True)
@@ -134,10 +136,10 @@ def _reason(state: Any, channel: str, purpose: ConsentPurpose, at: dt.datetime) 
     whens: list[tuple[ColumnElement[bool], str]] = [
         (_no_address(channel), "no_address"),
         (_suppressed(channel), "suppressed"),
-        (Contact.id.in_(_active_restrictions("restriction", at)), "restricted"),
+        (Contact.id.in_(active_restrictions("restriction", at)), "restricted"),
     ]
     if purpose.marketing:
-        whens.append((Contact.id.in_(_active_restrictions("objection", at)), "objected"))
+        whens.append((Contact.id.in_(active_restrictions("objection", at)), "objected"))
     if not purpose.active:
         whens.append((literal(True), "inactive_purpose"))
     whens += [
@@ -172,7 +174,8 @@ def _suppressed(channel: str) -> ColumnElement[bool]:
     return or_(*(column.in_(digests) for column in columns))
 
 
-def _active_restrictions(kind: str, at: dt.datetime) -> Select[Any]:
+def active_restrictions(kind: str, at: dt.datetime) -> Select[Any]:
+    """SELECT contact_id of the contacts with an active restriction or objection (`kind`) at `at`."""
     return select(ProcessingRestriction.contact_id).where(
         ProcessingRestriction.kind == kind,
         ProcessingRestriction.started_at <= at,

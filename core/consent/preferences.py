@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.consent.doi import PUBLIC_ACTOR, mask_address
-from core.consent.gate import may_contact
+from core.consent.gate import BLOCKING_REASONS, may_contact
 from core.consent.ledger import EntryDraft
 from core.consent.links import PREFERENCES, UNSUBSCRIBE, InvalidLink, unsign
 from core.consent.service import contact_address, latest_entry, load_contact, record_entry, revoke_in_transaction
@@ -24,8 +24,6 @@ from core.consent.vocabulary import CHANNELS
 from core.errors import NotFound
 from core.uow import Clock, UnitOfWork, utc_now
 from db.models import ConsentPurpose, Contact
-
-BLOCKING = frozenset({"suppressed", "restricted", "objected"})
 
 
 @dataclass(frozen=True)
@@ -132,8 +130,8 @@ def _cells(session: Session, contact: Contact, now: dt.datetime, lang: str) -> t
                     purpose_name=purpose.name_en if lang == "en" else purpose.name_de,
                     purpose_description=purpose.description_en if lang == "en" else purpose.description_de,
                     granted=decision.allowed,
-                    available=has_address and decision.reason not in BLOCKING,
-                    note=decision.describe(lang) if decision.reason in BLOCKING or not has_address else None,
+                    available=has_address and decision.reason not in BLOCKING_REASONS,
+                    note=decision.describe(lang) if decision.reason in BLOCKING_REASONS or not has_address else None,
                 )
             )
     return tuple(cells)
@@ -168,17 +166,18 @@ def save_preferences(
     with uow:
         session, now = uow.session, uow.now
         contact = _preference_contact(session, token)
+        purpose_ids = dict(session.execute(select(ConsentPurpose.key, ConsentPurpose.id)).tuples().all())
         for cell in _cells(session, contact, now, lang):
-            purpose = session.scalars(select(ConsentPurpose).where(ConsentPurpose.key == cell.purpose_key)).one()
+            purpose_id = purpose_ids[cell.purpose_key]
             key = (cell.channel, cell.purpose_key)
             if key in wanted and not cell.granted and cell.available:
-                text = current_text(session, purpose.id, lang)
+                text = current_text(session, purpose_id, lang)
                 record_entry(
                     uow,
                     EntryDraft(
                         contact_id=contact.id,
                         channel=cell.channel,
-                        purpose_id=purpose.id,
+                        purpose_id=purpose_id,
                         action="granted",
                         legal_basis="consent",
                         source="preference_centre",
@@ -192,7 +191,7 @@ def save_preferences(
                 )
             elif key not in wanted and cell.granted:
                 revoke_in_transaction(
-                    uow, contact_id=contact.id, channel=cell.channel, purpose=purpose.id,
+                    uow, contact_id=contact.id, channel=cell.channel, purpose=purpose_id,
                     source="preference_centre", reason="Präferenzcenter", ip=ip, user_agent=user_agent,
                 )
         view = PreferenceView(

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import events
-from core.consent.gate import Decision, check_channel, load_purpose, may_contact
+from core.consent.gate import Decision, active_restrictions, check_channel, load_purpose, may_contact
 from core.consent.ledger import EntryDraft, append
 from core.consent.texts import current_text
 from core.consent.vocabulary import CHANNELS, LEGAL_BASES, SOURCES
@@ -91,17 +91,8 @@ def load_contact(session: Session, contact_id: int) -> Contact:
 
 
 def is_restricted(session: Session, contact_id: int, at: dt.datetime, kind: str = "restriction") -> bool:
-    return (
-        session.scalar(
-            select(ProcessingRestriction.id).where(
-                ProcessingRestriction.contact_id == contact_id,
-                ProcessingRestriction.kind == kind,
-                ProcessingRestriction.started_at <= at,
-                (ProcessingRestriction.lifted_at.is_(None)) | (ProcessingRestriction.lifted_at > at),
-            ).limit(1)
-        )
-        is not None
-    )
+    restricted = active_restrictions(kind, at).where(ProcessingRestriction.contact_id == contact_id)
+    return bool(session.scalar(select(restricted.exists())))
 
 
 def record_entry(uow: UnitOfWork, draft: EntryDraft, *, event: str, extra: Mapping[str, Any] | None = None) -> int:

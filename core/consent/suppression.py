@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.consent.vocabulary import SUPPRESSION_REASONS
@@ -110,10 +110,6 @@ def suppressed_addresses(uow: UnitOfWork, contact_id: int) -> list[str]:
         wanted = [d for d in digests.values() if d]
         found = set(uow.session.scalars(select(Suppression.digest).where(Suppression.digest.in_(wanted))))
         return [kind for kind, digest in digests.items() if digest in found]
-
-
-def count_suppressions(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Suppression)) or 0
 
 
 def lift_suppression(uow: UnitOfWork, suppression_id: int, *, reason: str) -> None:

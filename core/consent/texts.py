@@ -140,15 +140,6 @@ def current_text(session: Session, purpose_id: int, language: str) -> ConsentTex
     raise NotFound("Für diesen Zweck gibt es noch keinen Einwilligungstext. Bitte zuerst einen Text anlegen.")
 
 
-def get_text(uow: UnitOfWork, text_id: int) -> TextView:
-    with uow:
-        uow.authorize("consent.read")
-        text = uow.session.get(ConsentText, text_id)
-        if text is None:
-            raise NotFound(f"Einwilligungstext {text_id} gibt es nicht.")
-        return _text_view(text)
-
-
 class TextInput(InputModel):
     language: str = Field(pattern="^(de|en)$")
     title: str = Field(min_length=3, max_length=200)
