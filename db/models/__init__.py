@@ -11,6 +11,7 @@ from db.models.consent import (
 )
 from db.models.crm import Account, Contact
 from db.models.events import EventSubscription, OutboxEvent
+from db.models.gdpr import GdprDocument, GdprLogEntry, GdprRequest, RetentionHold
 from db.models.identity import ApiKey, Team, User
 from db.models.messaging import EmailMessage
 from db.models.sales import (
@@ -29,6 +30,10 @@ from db.models.sales import (
 from db.models.masterdata import Address, AppSetting, DuplicateCandidate, ImportRun, MergeRecord, RecordAlias
 
 __all__ = [
+    "GdprDocument",
+    "GdprLogEntry",
+    "GdprRequest",
+    "RetentionHold",
     "ConsentEntry",
     "ConsentPurpose",
     "ConsentText",

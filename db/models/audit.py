@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, bigintpk, intpk, str40, str100
+from db.base import personal, Base, bigintpk, intpk, str40, str100
 
 
 class AuditEntry(Base):
@@ -28,9 +28,9 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(64))
     action: Mapped[str40]
     field: Mapped[str | None] = mapped_column(String(100))
-    old_value: Mapped[str | None] = mapped_column(Text)
-    new_value: Mapped[str | None] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)
+    old_value: Mapped[str | None] = mapped_column(Text, info=personal("record_copy"))
+    new_value: Mapped[str | None] = mapped_column(Text, info=personal("record_copy"))
+    reason: Mapped[str | None] = mapped_column(Text, info=personal("free_text"))
     subject_key_id: Mapped[int | None] = mapped_column(ForeignKey("person_keys.id"), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -59,6 +59,6 @@ class PersonKey(Base):
     id: Mapped[intpk]
     subject_type: Mapped[str40]
     subject_id: Mapped[str] = mapped_column(String(64))
-    key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key: Mapped[bytes | None] = mapped_column(LargeBinary, info=personal("pseudonym"))
     created_at: Mapped[dt.datetime]
     shredded_at: Mapped[dt.datetime | None]

@@ -149,10 +149,10 @@ class Suppression(Base):
     __tablename__ = "suppressions"
 
     id: Mapped[intpk]
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True, info=personal("pseudonym"))
     kind: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str40]
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, info=personal("free_text"))
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str100]
 
@@ -170,5 +170,5 @@ class ProcessingRestriction(Base):
     reason: Mapped[str | None] = mapped_column(Text, info=personal("request_details"))
     started_at: Mapped[dt.datetime]
     lifted_at: Mapped[dt.datetime | None]
-    lifted_reason: Mapped[str | None] = mapped_column(Text)
+    lifted_reason: Mapped[str | None] = mapped_column(Text, info=personal("free_text"))
     created_by: Mapped[str100]

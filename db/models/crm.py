@@ -18,23 +18,23 @@ class Account(Base, TimestampMixin, VersionedMixin):
 
     id: Mapped[intpk]
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    name: Mapped[str200] = mapped_column(index=True)
+    name: Mapped[str200] = mapped_column(index=True, info=personal("business_contact"))
     legal_form: Mapped[str | None] = mapped_column(String(40))
     industry: Mapped[str | None] = mapped_column(String(100), index=True)
     revenue_class: Mapped[str | None] = mapped_column(String(20))
     employees: Mapped[int | None]
-    website: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(320))
-    street: Mapped[str | None] = mapped_column(String(200))
-    postcode: Mapped[str | None] = mapped_column(String(10), index=True)
-    city: Mapped[str | None] = mapped_column(String(100), index=True)
+    website: Mapped[str | None] = mapped_column(String(200), info=personal("business_contact"))
+    phone: Mapped[str | None] = mapped_column(String(40), info=personal("business_contact"))
+    email: Mapped[str | None] = mapped_column(String(320), info=personal("business_contact"))
+    street: Mapped[str | None] = mapped_column(String(200), info=personal("business_contact"))
+    postcode: Mapped[str | None] = mapped_column(String(10), index=True, info=personal("business_contact"))
+    city: Mapped[str | None] = mapped_column(String(100), index=True, info=personal("business_contact"))
     country: Mapped[str] = mapped_column(String(2), default="DE")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text, info=personal("free_text"))
     # Duplicate-check keys derived from the fields above by core/dedupe on every save (indexed blocking).
-    match_name: Mapped[str | None] = mapped_column(String(100), index=True)
-    match_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    match_name: Mapped[str | None] = mapped_column(String(100), index=True, info=personal("derived_key"))
+    match_phone: Mapped[str | None] = mapped_column(String(20), index=True, info=personal("derived_key"))
 
 
 class Contact(Base, TimestampMixin, VersionedMixin):
@@ -63,11 +63,11 @@ class Contact(Base, TimestampMixin, VersionedMixin):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Duplicate-check keys derived by core/dedupe on every save: Kölner Phonetik of the last name,
     # E.164 phone, canonical e-mail (indexed, so hints while typing never scan the table).
-    match_name: Mapped[str | None] = mapped_column(String(40), index=True)
-    match_phone: Mapped[str | None] = mapped_column(String(20), index=True)
-    match_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    match_name: Mapped[str | None] = mapped_column(String(40), index=True, info=personal("derived_key"))
+    match_phone: Mapped[str | None] = mapped_column(String(20), index=True, info=personal("derived_key"))
+    match_email: Mapped[str | None] = mapped_column(String(320), index=True, info=personal("derived_key"))
     # Keyed hashes (HMAC with the secret key) of the normalised e-mail, phone and mobile, set on every save
     # like the match keys: the consent gate compares them with the suppression list inside the database.
-    email_digest: Mapped[str | None] = mapped_column(String(64), index=True)
-    phone_digest: Mapped[str | None] = mapped_column(String(64), index=True)
-    mobile_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_digest: Mapped[str | None] = mapped_column(String(64), index=True, info=personal("pseudonym"))
+    phone_digest: Mapped[str | None] = mapped_column(String(64), index=True, info=personal("pseudonym"))
+    mobile_digest: Mapped[str | None] = mapped_column(String(64), index=True, info=personal("pseudonym"))

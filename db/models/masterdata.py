@@ -56,7 +56,7 @@ class DuplicateCandidate(Base):
     id_a: Mapped[int]
     id_b: Mapped[int]
     score: Mapped[float] = mapped_column(Float)
-    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, info=personal("derived_key"))
     status: Mapped[str] = mapped_column(String(20), default="offen")
     found_at: Mapped[dt.datetime]
     reviewed_at: Mapped[dt.datetime | None]
@@ -72,8 +72,8 @@ class MergeRecord(Base):
     entity: Mapped[str40]
     survivor_id: Mapped[int] = mapped_column(index=True)
     merged_id: Mapped[int] = mapped_column(index=True)
-    merged_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
-    survivor_before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    merged_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, info=personal("record_copy"))
+    survivor_before: Mapped[dict[str, Any]] = mapped_column(JSON, info=personal("record_copy"))
     relinked: Mapped[dict[str, Any]] = mapped_column(JSON)
     merged_at: Mapped[dt.datetime]
     merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -108,7 +108,7 @@ class ImportRun(Base):
     rows_created: Mapped[int] = mapped_column(default=0)
     rows_updated: Mapped[int] = mapped_column(default=0)
     rows_rejected: Mapped[int] = mapped_column(default=0)
-    report: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    report: Mapped[list[dict[str, Any]]] = mapped_column(JSON, info=personal("free_text"))
     started_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -33,16 +33,16 @@ class EmailMessage(Base):
     purpose_id: Mapped[int | None] = mapped_column(ForeignKey("consent_purposes.id", ondelete="RESTRICT"))
     to_address: Mapped[str320] = mapped_column(info=personal("contact_data"))
     from_address: Mapped[str320]
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
-    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    subject: Mapped[str] = mapped_column(String(300), info=personal("communication"))
+    body_text: Mapped[str] = mapped_column(Text, info=personal("communication"))
+    body_html: Mapped[str | None] = mapped_column(Text, info=personal("communication"))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, info=personal("communication"))
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None]
     lease_until: Mapped[dt.datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text, info=personal("communication"))
     sent_at: Mapped[dt.datetime | None]
     gate_allowed: Mapped[bool | None] = mapped_column(Boolean)
     gate_reason: Mapped[str | None] = mapped_column(String(40))

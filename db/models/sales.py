@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, TimestampMixin, VersionedMixin, bigintpk, intpk, money, str100, str200
+from db.base import personal, Base, TimestampMixin, VersionedMixin, bigintpk, intpk, money, str100, str200
 
 # Forecast categories (Salesforce/HubSpot vocabulary) and stage kinds.
 FORECAST_CATEGORIES = ("pipeline", "best_case", "commit", "closed", "omitted")
@@ -113,11 +113,11 @@ class Opportunity(Base, TimestampMixin, VersionedMixin):
     lead_source: Mapped[str | None] = mapped_column(String(40), index=True)
     campaign: Mapped[str | None] = mapped_column(String(200))
     competitor: Mapped[str | None] = mapped_column(String(200))
-    next_step: Mapped[str | None] = mapped_column(String(500))
+    next_step: Mapped[str | None] = mapped_column(String(500), info=personal("free_text"))
     won_reason_id: Mapped[int | None] = mapped_column(ForeignKey("deal_reasons.id", ondelete="RESTRICT"))
     lost_reason_id: Mapped[int | None] = mapped_column(ForeignKey("deal_reasons.id", ondelete="RESTRICT"))
-    close_reason_text: Mapped[str | None] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(Text)
+    close_reason_text: Mapped[str | None] = mapped_column(String(500), info=personal("free_text"))
+    description: Mapped[str | None] = mapped_column(Text, info=personal("free_text"))
     # Copy of the latest stage event's time (written in the same transaction) so the board can show
     # days in stage without reading the history table.
     stage_entered_at: Mapped[dt.datetime]
@@ -220,11 +220,11 @@ class Quote(Base, TimestampMixin, VersionedMixin):
     net_total: Mapped[money] = mapped_column(default=Decimal("0"))
     vat_total: Mapped[money] = mapped_column(default=Decimal("0"))
     gross_total: Mapped[money] = mapped_column(default=Decimal("0"))
-    introduction: Mapped[str | None] = mapped_column(Text)
+    introduction: Mapped[str | None] = mapped_column(Text, info=personal("free_text"))
     terms: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None]
     decided_at: Mapped[dt.datetime | None]
-    decline_reason: Mapped[str | None] = mapped_column(String(500))
+    decline_reason: Mapped[str | None] = mapped_column(String(500), info=personal("free_text"))
 
 
 class QuoteLine(Base):
@@ -271,7 +271,7 @@ class SalesOrder(Base, TimestampMixin, VersionedMixin):
     gross_total: Mapped[money]
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     cancelled_at: Mapped[dt.datetime | None]
-    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), info=personal("free_text"))
 
 
 class SavedView(Base, TimestampMixin, VersionedMixin):
