@@ -23,7 +23,6 @@ from db.models import AuditEntry, LedgerHead, PersonKey
 
 CHAIN = "audit"
 VERIFY_BATCH = 5_000
-VERIFY_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,12 @@ class FieldChange:
     old: Any
     new: Any
     personal: bool = False
+    # A free-text field (notes, next step …) may name people: its values get a key of their own per record and
+    # field, so an erasure can make the history of one text unreadable without touching anything else.
+    free_text: bool = False
+
+
+FREE_TEXT = "free_text"
 
 
 def to_text(value: Any) -> str | None:
@@ -52,6 +57,37 @@ def is_personal(model: type, field: str) -> bool:
     return bool(column is not None and column.info.get("personal"))
 
 
+def is_free_text(model: type, field: str) -> bool:
+    column = inspect(model).columns.get(field)
+    return bool(column is not None and column.info.get("personal") == FREE_TEXT)
+
+
+def free_text_type(entity: str, field: str) -> str:
+    return f"{entity}.{field}"
+
+
+def free_text_key(session: Session, entity: str, entity_id: str | int, field: str, now: dt.datetime) -> PersonKey:
+    """The live key of one free-text field of one record (see FieldChange.free_text).
+
+    After an erasure shredded it, later values get a new generation ("<id>.2", …): history stays unreadable,
+    new text stays erasable."""
+    subject_type, base = free_text_type(entity, field), str(entity_id)
+    keys = session.scalars(
+        select(PersonKey)
+        .where(PersonKey.subject_type == subject_type,
+               or_(PersonKey.subject_id == base, PersonKey.subject_id.like(f"{base}.%")))
+        .order_by(PersonKey.id.desc())
+    ).all()
+    live = next((k for k in keys if k.key is not None), None)
+    if live is not None:
+        return live
+    return key_for(session, Subject(subject_type, base if not keys else f"{base}.{len(keys) + 1}"), now)
+
+
+def field_change(model: type, field: str, old: Any, new: Any) -> FieldChange:
+    return FieldChange(field, old, new, is_personal(model, field), is_free_text(model, field))
+
+
 def apply_changes(obj: Any, values: Mapping[str, Any]) -> list[FieldChange]:
     """Set `values` on an ORM object and return what really changed, field by field."""
     changes: list[FieldChange] = []
@@ -60,16 +96,14 @@ def apply_changes(obj: Any, values: Mapping[str, Any]) -> list[FieldChange]:
         old = getattr(obj, field)
         if old != new:
             setattr(obj, field, new)
-            changes.append(FieldChange(field, old, new, is_personal(model, field)))
+            changes.append(field_change(model, field, old, new))
     return changes
 
 
 def snapshot_changes(obj: Any, fields: Sequence[str]) -> list[FieldChange]:
     """Creation entries: every field that has a value, old value empty."""
     model = type(obj)
-    return [
-        FieldChange(f, None, getattr(obj, f), is_personal(model, f)) for f in fields if getattr(obj, f) is not None
-    ]
+    return [field_change(model, f, None, getattr(obj, f)) for f in fields if getattr(obj, f) is not None]
 
 
 def _payload(entry: AuditEntry) -> dict[str, Any]:
@@ -109,11 +143,12 @@ def record(
     rows: list[AuditEntry] = []
     for change in changes or [None]:
         old, new = (to_text(change.old), to_text(change.new)) if change else (None, None)
-        encrypted = change is not None and change.personal and person_key is not None
-        if encrypted:
-            assert person_key is not None
-            old = encrypt(person_key, old) if old is not None else None
-            new = encrypt(person_key, new) if new is not None else None
+        key = person_key if change is not None and change.personal else None
+        if change is not None and change.free_text and key is None and (old or new):
+            key = free_text_key(session, entity, entity_id, change.field, now)
+        if key is not None:
+            old = encrypt(key, old) if old is not None else None
+            new = encrypt(key, new) if new is not None else None
         entry = AuditEntry(
             id=head.last_id + 1,
             occurred_at=now,
@@ -126,7 +161,7 @@ def record(
             old_value=old,
             new_value=new,
             reason=reason,
-            subject_key_id=person_key.id if encrypted and person_key else None,
+            subject_key_id=key.id if key is not None else None,
             prev_hash=head.last_hash,
         )
         entry.hash = ledger.chain_hash(entry.prev_hash, _payload(entry))
@@ -216,52 +251,6 @@ def trail(
     return pd.DataFrame(rows, columns=["id", "occurred_at", "actor_name", "entity", "entity_id", *TRAIL_COLUMNS[3:]])
 
 
-def _entries_by_id(session: Session, ids: Sequence[int]) -> dict[int, AuditEntry]:
-    rows: dict[int, AuditEntry] = {}
-    for start in range(0, len(ids), VERIFY_CHUNK):
-        chunk = ids[start : start + VERIFY_CHUNK]
-        rows.update({e.id: e for e in session.scalars(select(AuditEntry).where(AuditEntry.id.in_(chunk)))})
-    return rows
-
-
 def verify_entries_shown(session: Session, ids: Iterable[int]) -> ledger.Verification:
-    """A real check of exactly the entries a page shows, without walking the whole chain.
-
-    Each entry is re-hashed from its stored content, its `prev_hash` must equal the stored hash
-    of entry id-1 (the genesis hash for entry 1), and the entry after it (or the chain head, for
-    the newest entry) must point back to it. So an altered, removed or re-hashed shown entry is
-    named, as is a removed predecessor.
-    """
-    wanted = sorted({int(i) for i in ids})
-    if not wanted:
-        return ledger.Verification(True, 0)
-    neighbours = {i - 1 for i in wanted if i > 1} | {i + 1 for i in wanted}
-    rows = _entries_by_id(session, sorted(set(wanted) | neighbours))
-    head = session.get(LedgerHead, CHAIN)
-    checked = 0
-    for entry_id in wanted:
-        entry = rows.get(entry_id)
-        if entry is None:
-            return ledger.Verification(False, checked, entry_id, "Eintrag fehlt (gelöscht).")
-        if ledger.chain_hash(entry.prev_hash, _payload(entry)) != entry.hash:
-            return ledger.Verification(False, checked, entry_id, "Inhalt wurde nachträglich verändert.")
-        predecessor = rows.get(entry_id - 1)
-        if entry_id > 1 and predecessor is None:
-            return ledger.Verification(False, checked, entry_id - 1, f"Eintrag {entry_id - 1} fehlt (gelöscht).")
-        expected_prev = predecessor.hash if predecessor is not None else ledger.GENESIS_HASH
-        if entry.prev_hash != expected_prev:
-            problem = "Verkettung passt nicht zum vorigen Eintrag (eingefügt, entfernt oder umsortiert)."
-            return ledger.Verification(False, checked, entry_id, problem)
-        successor = rows.get(entry_id + 1)
-        head_id, head_hash = (head.last_id, head.last_hash) if head is not None else (0, ledger.GENESIS_HASH)
-        if successor is None and head_id > entry_id:
-            return ledger.Verification(False, checked, entry_id + 1, f"Eintrag {entry_id + 1} fehlt (gelöscht).")
-        if successor is not None:
-            linked = successor.prev_hash == entry.hash
-        else:
-            linked = head_id == entry_id and head_hash == entry.hash
-        if not linked:
-            problem = "Der folgende Eintrag bzw. der Kettenkopf verweist nicht auf diesen Eintrag."
-            return ledger.Verification(False, checked, entry_id, problem)
-        checked += 1
-    return ledger.Verification(True, checked)
+    """A real check of exactly the entries a page shows, without walking the whole chain (core/ledger.py)."""
+    return ledger.verify_selected(session, AuditEntry, _payload, CHAIN, ids)

@@ -18,13 +18,13 @@ from core.search import contains
 from sqlalchemy.orm import aliased
 
 from core.dedupe.keys import match_keys_for_contact, set_match_keys
-from core.errors import NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.listing import ListQuery, Page, equality_filters, fetch_page
 from core.merge import surviving_id
 from core.records import create_record, delete_record, update_record
 from core.uow import UnitOfWork
 from core.validation import InputModel, check_country, check_email, check_phone, check_postcode, parse
-from db.models import Account, Contact, User
+from db.models import Account, Contact, ProcessingRestriction, User
 
 ENTITY = "contact"
 SALUTATIONS = ("Herr", "Frau", "Divers")
@@ -115,6 +115,22 @@ def _load(uow: UnitOfWork, contact_id: int) -> Contact:
     return contact
 
 
+def _refuse_if_restricted(uow: UnitOfWork, contact_id: int) -> None:
+    """Art. 18: a restricted person's data is only stored — no edits until the restriction is lifted."""
+    since = uow.session.scalar(
+        select(ProcessingRestriction.started_at).where(
+            ProcessingRestriction.contact_id == contact_id,
+            ProcessingRestriction.kind == "restriction",
+            ProcessingRestriction.lifted_at.is_(None),
+        )
+    )
+    if since is not None:
+        raise Conflict(
+            f"Die Verarbeitung dieses Kontakts ist seit {since:%d.%m.%Y} eingeschränkt (Art. 18 DSGVO): Änderungen sind "
+            "erst nach Aufhebung der Einschränkung möglich (Seite Einwilligungen)."
+        )
+
+
 def _check_references(uow: UnitOfWork, data: ContactInput, contact_id: int | None = None) -> None:
     errors: dict[str, str] = {}
     if data.owner_id is not None and uow.session.get(User, data.owner_id) is None:
@@ -168,6 +184,7 @@ def update_contact(
     with uow:
         contact = _load(uow, contact_id)
         uow.authorize("contacts.write", owner_id=contact.owner_id, check_owner=True)
+        _refuse_if_restricted(uow, contact_id)
         data = parse(ContactInput, {f: getattr(contact, f) for f in EDITABLE} | dict(values))
         if data.owner_id != contact.owner_id:
             uow.authorize("contacts.write", owner_id=data.owner_id, check_owner=True)
@@ -191,6 +208,7 @@ def delete_contact(uow: UnitOfWork, contact_id: int, *, expected_version: int | 
     with uow:
         contact = _load(uow, contact_id)
         uow.authorize("contacts.delete")
+        _refuse_if_restricted(uow, contact_id)
         delete_record(
             uow,
             contact,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from db.models import LedgerHead
 
 GENESIS_HASH = "0" * 64
+SELECT_CHUNK = 500
 
 
 def _json_default(value: Any) -> str:
@@ -106,4 +107,53 @@ def verify_entries(entries: Iterable[ChainEntry], head: LedgerHead | None) -> Ve
         return Verification(False, checked, head_id + 1, "Eintrag nach dem Kettenende angefügt.")
     if head_hash != expected_prev:
         return Verification(False, checked, last_id, "Letzter Eintrag passt nicht zum Kettenkopf.")
+    return Verification(True, checked)
+
+
+def _rows_by_id(session: Session, model: Any, ids: Sequence[int]) -> dict[int, Any]:
+    rows: dict[int, Any] = {}
+    for start in range(0, len(ids), SELECT_CHUNK):
+        chunk = ids[start : start + SELECT_CHUNK]
+        rows.update({e.id: e for e in session.scalars(select(model).where(model.id.in_(chunk)))})
+    return rows
+
+
+def verify_selected(
+    session: Session, model: Any, payload: Callable[[Any], Mapping[str, Any]], chain: str, ids: Iterable[int]
+) -> Verification:
+    """Check chosen entries of a chain without walking all of it.
+
+    Each entry is re-hashed from its stored content, its `prev_hash` must equal the stored hash of entry id-1
+    (the genesis hash for entry 1), and the entry after it (or the chain head, for the newest entry) must point
+    back to it. So an altered, removed or re-hashed entry is named, as is a removed predecessor.
+    """
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return Verification(True, 0)
+    neighbours = {i - 1 for i in wanted if i > 1} | {i + 1 for i in wanted}
+    rows = _rows_by_id(session, model, sorted(set(wanted) | neighbours))
+    head = session.get(LedgerHead, chain)
+    head_id, head_hash = (head.last_id, head.last_hash) if head is not None else (0, GENESIS_HASH)
+    checked = 0
+    for entry_id in wanted:
+        entry = rows.get(entry_id)
+        if entry is None:
+            return Verification(False, checked, entry_id, "Eintrag fehlt (gelöscht).")
+        if chain_hash(entry.prev_hash, payload(entry)) != entry.hash:
+            return Verification(False, checked, entry_id, "Inhalt wurde nachträglich verändert.")
+        predecessor = rows.get(entry_id - 1)
+        if entry_id > 1 and predecessor is None:
+            return Verification(False, checked, entry_id - 1, f"Eintrag {entry_id - 1} fehlt (gelöscht).")
+        expected_prev = predecessor.hash if predecessor is not None else GENESIS_HASH
+        if entry.prev_hash != expected_prev:
+            problem = "Verkettung passt nicht zum vorigen Eintrag (eingefügt, entfernt oder umsortiert)."
+            return Verification(False, checked, entry_id, problem)
+        successor = rows.get(entry_id + 1)
+        if successor is None and head_id > entry_id:
+            return Verification(False, checked, entry_id + 1, f"Eintrag {entry_id + 1} fehlt (gelöscht).")
+        linked = successor.prev_hash == entry.hash if successor is not None else head_id == entry_id and head_hash == entry.hash
+        if not linked:
+            problem = "Der folgende Eintrag bzw. der Kettenkopf verweist nicht auf diesen Eintrag."
+            return Verification(False, checked, entry_id, problem)
+        checked += 1
     return Verification(True, checked)

@@ -98,7 +98,7 @@ def delete_record(
     entity_id = obj.id
     before = values_of(obj, fields)
     subject = Subject(subject_type, str(entity_id)) if subject_type else None
-    changes = [audit.FieldChange(f, v, None, audit.is_personal(type(obj), f)) for f, v in before.items() if v is not None]
+    changes = [audit.field_change(type(obj), f, v, None) for f, v in before.items() if v is not None]
     uow.session.delete(obj)
     uow.session.flush()
     uow.audit(entity=entity, entity_id=entity_id, action="deleted", changes=changes, reason=reason, subject=subject)

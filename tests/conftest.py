@@ -49,13 +49,13 @@ def reset_postgres(url: str) -> None:
 
 
 @contextmanager
-def private_postgres_database(url: str) -> Iterator[str]:
+def private_postgres_database(url: str, suffix: str = "") -> Iterator[str]:
     """A database of this test run's own on the server of `url`, dropped afterwards.
 
     Two test runs on one server (a developer's and CI's, or parallel sessions) must not reset
     each other's schema. Without CREATE DATABASE rights, the given database itself is reset.
     """
-    name = f"crm_test_{os.getpid()}"
+    name = f"crm_test_{os.getpid()}{suffix}"
     server = create_db_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with server.connect() as conn:

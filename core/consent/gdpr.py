@@ -33,7 +33,7 @@ register_dataset(DataSet(
     locate=lambda s: ConsentEntry.contact_id.in_(s.contact_ids),
 ))
 register_dataset(DataSet(
-    key="doi_requests", model=DoiRequest, label_de="Double-Opt-in-Anfragen", label_en="Double opt-in requests",
+    key="doi_requests", model=DoiRequest, audit_entity="doi_request", label_de="Double-Opt-in-Anfragen", label_en="Double opt-in requests",
     module="Einwilligungen", purpose=CONSENT_PURPOSE, legal_basis=CONSENT_BASIS,
     retention="Bis zur Bestätigung oder zum Ablauf; der Nachweis steht im Einwilligungsprotokoll", erasure="delete",
     source="Die Person selbst (Formular), Mitarbeitende",
@@ -60,7 +60,7 @@ register_dataset(DataSet(
     locate=lambda s: Suppression.digest.in_(s.email_digests + s.phone_digests),
 ))
 register_dataset(DataSet(
-    key="email_messages", model=EmailMessage, label_de="E-Mails und Versand", label_en="E-mails and sends",
+    key="email_messages", model=EmailMessage, audit_entity="email_message", label_de="E-Mails und Versand", label_en="E-mails and sends",
     module="Kommunikation", purpose="E-Mails an Kontakte versenden (Double-Opt-in, Werbung mit Einwilligung, Service)",
     legal_basis="Art. 6 Abs. 1 lit. a DSGVO (Einwilligung), lit. b, f", retention="90 Tage nach Versand, auf Antrag früher",
     recipients="Versand-Dienstleister (SMTP) als Auftragsverarbeiter", source="Erzeugt aus Vorlagen", erasure="delete",

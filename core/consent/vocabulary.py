@@ -78,6 +78,7 @@ SUPPRESSION_REASONS: Final[Labels] = {
     "bounce": ("dauerhaft unzustellbar", "hard bounce"),
     "complaint": ("Beschwerde / Spam-Meldung", "complaint / spam report"),
     "unsubscribed_all": ("von allem abgemeldet", "unsubscribed from everything"),
+    "objection": ("Werbewiderspruch (Art. 21 DSGVO)", "objection to direct marketing (Art. 21 GDPR)"),
 }
 
 RESTRICTION_KINDS: Final[Labels] = {

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import String, and_, cast, false, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, cast, false, func, or_, select, update
 
-from core.gdpr.registry import DataSet, Retention, SubjectRef, register_dataset
+from core.gdpr.registry import DataSet, ErasureContext, Retention, SubjectRef, register_dataset
 from core.gdpr.vocabulary import REDACTED
 from db.models import (
     Account,
@@ -51,11 +49,12 @@ CONTACT_NON_PERSONAL = frozenset(
 
 
 def text_contains(column: Any, subject: SubjectRef) -> Any:
-    """Rows whose text (or JSON as text) holds one of the person's identifying values."""
+    """Rows whose text (or JSON as text, where "ü" may be stored as "\\u00fc") holds an identifying value."""
     if not subject.identifiers:
         return false()
-    as_text = cast(column, String)
-    return or_(*[as_text.contains(value, autoescape=True) for value in subject.identifiers])
+    as_text = func.lower(cast(column, String))
+    forms = {form.lower() for value in subject.identifiers for form in (value, json.dumps(value)[1:-1])}
+    return or_(*[as_text.contains(form, autoescape=True) for form in sorted(forms)])
 
 
 def _contact_keys(subject: SubjectRef) -> Any:
@@ -94,22 +93,48 @@ def personal_field_names() -> frozenset[str]:
     return frozenset(name for d in datasets() for name in d.personal_columns)
 
 
-def _scrub_outbox(session: Session, subject: SubjectRef, now: dt.datetime) -> int:
-    keys = personal_field_names()
-    rows = session.execute(select(OutboxEvent.id, OutboxEvent.payload).where(_locate_outbox(subject))).all()
-    for event_id, payload in rows:
-        session.execute(
-            update(OutboxEvent).where(OutboxEvent.id == event_id).values(payload=redact(payload, subject.identifiers, keys))
-        )
-    return len(rows)
+def _own_rows(dataset: DataSet, subject: SubjectRef) -> Any:
+    """Ids (as the text the log and events use) of the data set's rows about the person."""
+    assert dataset.locate is not None
+    pk = list(dataset.table.primary_key.columns)[0]
+    return select(cast(pk, String)).where(dataset.locate(subject))
+
+
+def _event_sources() -> list[DataSet]:
+    from core.gdpr.registry import datasets
+
+    return [d for d in datasets() if d.audit_entity and d.locate is not None and d.model is not OutboxEvent]
 
 
 def _locate_outbox(subject: SubjectRef) -> Any:
-    """The events about the person's records (index on entity, entity_id); other events carry only ids."""
-    return _entity_rows(OutboxEvent.entity, OutboxEvent.entity_id, subject)
+    """The events about the person's own rows in every data set (index on entity, entity_id)."""
+    return or_(*[
+        and_(OutboxEvent.entity == d.audit_entity, OutboxEvent.entity_id.in_(_own_rows(d, subject)))
+        for d in _event_sources()
+    ])
 
 
-def _scrub_import_runs(session: Session, subject: SubjectRef, now: dt.datetime) -> int:
+def _scrub_outbox(ctx: ErasureContext) -> int:
+    """Black out the personal fields (and anything naming the person) in the events of the person's rows."""
+    session, subject = ctx.session, ctx.subject
+    changed = 0
+    for dataset in _event_sources():
+        keys = frozenset(dataset.personal_columns)
+        rows = session.execute(
+            select(OutboxEvent.id, OutboxEvent.payload).where(
+                OutboxEvent.entity == dataset.audit_entity, OutboxEvent.entity_id.in_(_own_rows(dataset, subject))
+            )
+        ).all()
+        for event_id, payload in rows:
+            session.execute(
+                update(OutboxEvent).where(OutboxEvent.id == event_id).values(payload=redact(payload, subject.identifiers, keys))
+            )
+        changed += len(rows)
+    return changed
+
+
+def _scrub_import_runs(ctx: ErasureContext) -> int:
+    session, subject = ctx.session, ctx.subject
     rows = session.execute(select(ImportRun.id, ImportRun.report).where(text_contains(ImportRun.report, subject))).all()
     for run_id, report in rows:
         kept = [issue for issue in report if not any(i.lower() in json.dumps(issue, ensure_ascii=False).lower() for i in subject.identifiers)]
@@ -117,18 +142,17 @@ def _scrub_import_runs(session: Session, subject: SubjectRef, now: dt.datetime) 
     return len(rows)
 
 
-def _erase_sole_trader(session: Session, subject: SubjectRef, now: dt.datetime) -> int:
+def _erase_sole_trader(ctx: ErasureContext) -> int:
     """A sole trader's company record: kept and held while orders with it must be retained (§ 147 AO,
     § 257 HGB); otherwise anonymised. Its deals' amounts stay in the reports either way."""
-    from core.gdpr.erasure import hold_record
-
+    session, now = ctx.session, ctx.now
     changed = 0
-    for account in session.scalars(select(Account).where(Account.id.in_(subject.account_ids))):
+    for account in session.scalars(select(Account).where(Account.id.in_(ctx.subject.account_ids))):
         last_order = session.scalar(
             select(SalesOrder.order_date).where(SalesOrder.account_id == account.id).order_by(SalesOrder.order_date.desc())
         )
         if last_order is not None:
-            hold_record(session, entity="account", entity_id=account.id, rule=ACCOUNT_RETENTION, start=last_order, now=now)
+            ctx.hold("accounts", account.id, ACCOUNT_RETENTION, last_order)
             continue
         account.name = f"Gelöscht (Art. 17) #{account.id}"
         for column in ("website", "phone", "email", "street", "postcode", "city", "notes", "match_name", "match_phone"):
@@ -142,7 +166,7 @@ def _erase_sole_trader(session: Session, subject: SubjectRef, now: dt.datetime) 
 ACCOUNT_RETENTION = Retention("§ 147 Abs. 1 Nr. 4, Abs. 3 AO, § 257 Abs. 1 Nr. 4, Abs. 4 HGB (Buchungsbelege)", 8, "order_date")
 
 register_dataset(DataSet(
-    key="contacts", model=Contact, label_de="Kontakte", label_en="Contacts", module="Stammdaten",
+    key="contacts", model=Contact, audit_entity="contact", label_de="Kontakte", label_en="Contacts", module="Stammdaten",
     purpose=CRM_PURPOSE, legal_basis=CRM_BASIS, retention=CRM_RETENTION, recipients=CRM_RECIPIENTS, source=CRM_SOURCE,
     erasure="delete", non_personal=CONTACT_NON_PERSONAL, erase_order=900,
     locate=lambda s: Contact.id.in_(s.contact_ids),
@@ -150,7 +174,8 @@ register_dataset(DataSet(
                         "birth_date", "postcode", "city", "country"}),
 ))
 register_dataset(DataSet(
-    key="accounts", model=Account, label_de="Firmen (Einzelunternehmen)", label_en="Companies (sole traders)",
+    key="accounts", model=Account, audit_entity="account",
+    mentions=lambda s: Account.id.in_(s.related_account_ids), label_de="Firmen (Einzelunternehmen)", label_en="Companies (sole traders)",
     module="Stammdaten", purpose=CRM_PURPOSE, legal_basis=CRM_BASIS,
     retention="Firmendaten juristischer Personen sind keine personenbezogenen Daten; bei Einzelunternehmen wie Kontakte, "
     "solange Aufträge aufzubewahren sind bis zum Ende der Aufbewahrungsfrist (8 Jahre, § 147 AO)",
@@ -161,7 +186,7 @@ register_dataset(DataSet(
     provided=frozenset({"name", "website", "phone", "email", "street", "postcode", "city"}),
 ))
 register_dataset(DataSet(
-    key="addresses", model=Address, label_de="Anschriften", label_en="Addresses", module="Stammdaten",
+    key="addresses", model=Address, audit_entity="address", label_de="Anschriften", label_en="Addresses", module="Stammdaten",
     purpose=CRM_PURPOSE, legal_basis=CRM_BASIS, retention=CRM_RETENTION, recipients=CRM_RECIPIENTS, source=CRM_SOURCE,
     erasure="delete",
     non_personal=frozenset({"id", "account_id", "contact_id", "type", "state", "country", "is_primary", "valid_from",
@@ -174,7 +199,7 @@ register_dataset(DataSet(
     purpose=LOG_PURPOSE, legal_basis=LOG_BASIS,
     retention="Dauerhaft als Hash-Kette; personenbezogene Werte sind je Person verschlüsselt und werden bei Löschung "
     "durch Vernichtung des Schlüssels unlesbar",
-    erasure="shred", source="Automatisch bei jeder Änderung",
+    erasure="shred", source="Automatisch bei jeder Änderung", subjects="Alle Personen, deren Daten geändert wurden",
     non_personal=frozenset({"id", "occurred_at", "actor_id", "actor_name", "entity", "entity_id", "action", "field",
                             "subject_key_id", "prev_hash", "hash"}),
     locate=lambda s: or_(_entity_rows(AuditEntry.entity, AuditEntry.entity_id, s), AuditEntry.subject_key_id.in_(_contact_keys(s))),
@@ -196,7 +221,7 @@ register_dataset(DataSet(
     purpose="Benachrichtigung angebundener Systeme und interner Module über Änderungen",
     legal_basis=CRM_BASIS, retention="Bis zur Löschung der Person; dann werden personenbezogene Felder geschwärzt",
     recipients="Interne Module; angebundene Systeme per Webhook (Auftragsverarbeiter)", source="Automatisch bei Änderungen",
-    erasure="scrub", scrub=_scrub_outbox,
+    erasure="scrub", scrub=_scrub_outbox, erase_order=10,
     non_personal=frozenset({"id", "event_id", "name", "schema_version", "entity", "entity_id", "actor_id", "occurred_at"}),
     locate=_locate_outbox,
 ))
@@ -247,6 +272,7 @@ register_dataset(DataSet(
     purpose="Anmeldung, Berechtigungen und Zuordnung von Datensätzen zu Mitarbeitenden",
     legal_basis="Art. 88 DSGVO i. V. m. § 26 BDSG (Beschäftigungsverhältnis)",
     retention="Bis zum Ausscheiden; Protokolleinträge behalten den Namen als Nachweis", erasure="employee",
+    subjects="Beschäftigte (Benutzer der Anwendung)",
     source="Administration",
     non_personal=frozenset({"id", "username", "role", "team_id", "password_hash", "is_active", "locale", "last_login_at",
                             "failed_logins", "created_at", "updated_at", "version"}),
@@ -256,7 +282,7 @@ register_dataset(DataSet(
     module="Datenschutz", purpose="Betroffenenrechte bearbeiten und die Bearbeitung nachweisen (Art. 12–22, Art. 5 Abs. 2 DSGVO)",
     legal_basis="Art. 6 Abs. 1 lit. c DSGVO (rechtliche Verpflichtung), Art. 17 Abs. 3 lit. e (Abwehr von Ansprüchen)",
     retention="3 Jahre nach Abschluss (§ 195 BGB); Angaben der anfragenden Person verschlüsselt, Schlüssel wird danach vernichtet",
-    erasure="keep", source="Die anfragende Person",
+    erasure="keep", source="Die anfragende Person", subjects="Personen, die Betroffenenrechte geltend machen",
     non_personal=frozenset({"id", "type", "status", "channel", "received_at", "due_on", "extended_due_on",
                             "extension_reason", "subject_ids", "identity_method", "identity_result",
                             "identity_checked_by", "identity_checked_at", "assignee_id", "outcome", "rejection_reason",

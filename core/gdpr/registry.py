@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.gdpr.vocabulary import CATEGORIES, ERASURE_ACTIONS
 from db.base import Base
+from db.models import RetentionHold
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,7 @@ class SubjectRef:
         return not (self.contact_ids or self.account_ids)
 
 
-Locator = Callable[[SubjectRef], "ColumnElement[bool] | None"]
-Scrubber = Callable[[Session, SubjectRef, dt.datetime], int]
+Locator = Callable[[SubjectRef], ColumnElement[bool] | None]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,29 @@ class Retention:
     def release_on(self, start: dt.date | dt.datetime | None, fallback: dt.date) -> dt.date:
         year = (start or fallback).year
         return dt.date(year + self.years, 12, 31)
+
+
+@dataclass
+class ErasureContext:
+    """One erasure in progress: its transaction, the person, the time, and the retention holds it sets."""
+
+    session: Session
+    subject: SubjectRef
+    now: dt.datetime
+    request_id: int
+    holds: list[RetentionHold] = field(default_factory=list)
+
+    def hold(self, entity: str, record_id: int, rule: Retention, start: dt.date | dt.datetime | None) -> None:
+        """Keep a record under a retention duty until the end of its period (listed on the certificate)."""
+        hold = RetentionHold(
+            request_id=self.request_id, entity=entity, entity_id=record_id, legal_ground=rule.legal_ground,
+            release_on=rule.release_on(start, self.now.date()), created_at=self.now,
+        )
+        self.session.add(hold)
+        self.holds.append(hold)
+
+
+Scrubber = Callable[[ErasureContext], int]
 
 
 @dataclass(frozen=True)
@@ -91,6 +114,12 @@ class DataSet:
     scrub: Scrubber | None = None
     erase_order: int = 100
     export: bool = True
+    # The entity name its rows have in the audit log and in events ("contact", "opportunity", …).
+    audit_entity: str | None = None
+    # Rows of other people or companies whose free text may name the person (a deal of their employer): their
+    # free-text history and events are searched, and only what names the person is made unreadable.
+    mentions: Locator | None = None
+    subjects: str = "Kunden und Interessenten sowie deren Ansprechpartner"
 
     @property
     def table(self) -> Table:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, or_
 
-from core.gdpr.datasets import CRM_BASIS, CRM_PURPOSE, CRM_RECIPIENTS, CRM_RETENTION, TECH_BASIS, text_contains
-from core.gdpr.registry import DataSet, Retention, SubjectRef, register_dataset
+from core.gdpr.datasets import CRM_RECIPIENTS, CRM_RETENTION, TECH_BASIS, text_contains
+from core.gdpr.registry import DataSet, Locator, Retention, SubjectRef, register_dataset
 from db.models import (
     DealReason,
     Opportunity,
@@ -41,8 +43,12 @@ def _opportunity_texts(s: SubjectRef) -> ColumnElement[bool]:
     return or_(Opportunity.account_id.in_(s.account_ids), and_(Opportunity.account_id.in_(s.related_account_ids), mentions))
 
 
+def _employer_rows(model: Any) -> Locator:
+    return lambda s: model.account_id.in_(s.related_account_ids)
+
+
 register_dataset(DataSet(
-    key="opportunities", model=Opportunity, label_de="Verkaufschancen", label_en="Opportunities", module="Vertrieb",
+    key="opportunities", model=Opportunity, audit_entity="opportunity", mentions=_employer_rows(Opportunity), label_de="Verkaufschancen", label_en="Opportunities", module="Vertrieb",
     purpose=SALES_PURPOSE, legal_basis=SALES_BASIS, retention=CRM_RETENTION, recipients=CRM_RECIPIENTS,
     source=SALES_SOURCE, erasure="anonymise",
     non_personal=frozenset({"id", "external_id", "name", "account_id", "owner_id", "pipeline_id", "stage_id", "status",
@@ -52,14 +58,14 @@ register_dataset(DataSet(
     locate=_opportunity_texts,
 ))
 register_dataset(DataSet(
-    key="opportunity_contacts", model=OpportunityContact, label_de="Rollen in Verkaufschancen",
+    key="opportunity_contacts", model=OpportunityContact, audit_entity="opportunity_contact", label_de="Rollen in Verkaufschancen",
     label_en="Opportunity contact roles", module="Vertrieb", purpose=SALES_PURPOSE, legal_basis=SALES_BASIS,
     retention=CRM_RETENTION, recipients=CRM_RECIPIENTS, source=SALES_SOURCE, erasure="delete",
     non_personal=frozenset({"id", "opportunity_id", "contact_id", "role", "is_primary", "created_at", "updated_at", "version"}),
     locate=lambda s: OpportunityContact.contact_id.in_(s.contact_ids),
 ))
 register_dataset(DataSet(
-    key="quotes", model=Quote, label_de="Angebote", label_en="Quotes", module="Vertrieb", purpose=SALES_PURPOSE,
+    key="quotes", model=Quote, audit_entity="quote", mentions=_employer_rows(Quote), label_de="Angebote", label_en="Quotes", module="Vertrieb", purpose=SALES_PURPOSE,
     legal_basis=SALES_BASIS + "; Art. 6 Abs. 1 lit. c (handels- und steuerrechtliche Aufbewahrung)",
     retention="6 Jahre ab Ende des Kalenderjahres (Handelsbriefe, § 257 HGB, § 147 AO)", recipients=CRM_RECIPIENTS,
     source=SALES_SOURCE, erasure="retain", retention_rule=QUOTE_RETENTION, unlink={"contact_id": None},
@@ -69,7 +75,7 @@ register_dataset(DataSet(
     locate=lambda s: or_(Quote.contact_id.in_(s.contact_ids), Quote.account_id.in_(s.account_ids)),
 ))
 register_dataset(DataSet(
-    key="sales_orders", model=SalesOrder, label_de="Aufträge", label_en="Orders", module="Vertrieb",
+    key="sales_orders", model=SalesOrder, audit_entity="sales_order", mentions=_employer_rows(SalesOrder), label_de="Aufträge", label_en="Orders", module="Vertrieb",
     purpose=SALES_PURPOSE, legal_basis=SALES_BASIS + "; Art. 6 Abs. 1 lit. c (handels- und steuerrechtliche Aufbewahrung)",
     retention="8 Jahre ab Ende des Kalenderjahres (Buchungsbelege, § 257 HGB, § 147 AO)", recipients=CRM_RECIPIENTS
     + "; Steuerberatung und Finanzbehörden im Rahmen der Außenprüfung", source=SALES_SOURCE, erasure="retain",
