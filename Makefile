@@ -27,9 +27,10 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 chromium:
-	@{ command -v chromium && command -v pdftotext; } >/dev/null || { \
-		echo "Installiere Debian-Chromium und poppler-utils für die Browser- und PDF-Tests ..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core poppler-utils >/dev/null; }
+	@{ command -v chromium && command -v pdftotext && test -d /usr/share/fonts/truetype/noto; } >/dev/null || { \
+		echo "Installiere Debian-Chromium, Schriften und poppler-utils für die Browser- und PDF-Tests ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core \
+			fonts-noto-color-emoji poppler-utils >/dev/null; }
 
 run: install
 	$(PY) manage.py db upgrade

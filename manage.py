@@ -36,6 +36,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 from cli_consent import consent_app, mail_app  # noqa: E402
+from cli_gdpr import gdpr_app  # noqa: E402
 from cli_imports import import_command  # noqa: E402
 from core.capabilities import load_all  # noqa: E402
 
@@ -44,6 +45,7 @@ load_all()
 app.command("import")(import_command)
 app.add_typer(consent_app, name="consent")
 app.add_typer(mail_app, name="mail")
+app.add_typer(gdpr_app, name="gdpr")
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -951,3 +951,4 @@ import core.demo_addresses  # noqa: E402,F401  (registers the "addresses" bulk s
 import core.demo_duplicates  # noqa: E402,F401  (registers the "duplicates" and "duplicate_scan" steps last)
 import core.demo_sales  # noqa: E402,F401  (registers the "sales" bulk step: deals, history, quotes, orders)
 import core.demo_consent  # noqa: E402,F401 - registers the consent demo steps
+import core.demo_gdpr  # noqa: E402,F401 - registers the "gdpr_requests" history step after the consent steps

@@ -36,6 +36,7 @@ class DataSetInfo:
     erasure: str
     categories: list[str]
     count: int = 0
+    subjects: str = "Kunden und Interessenten sowie deren Ansprechpartner"
 
 
 @dataclass(frozen=True)

@@ -246,3 +246,38 @@ register_page(
         "pages/admin_postausgang.py", "page.admin_postausgang", ":material/outbox:", "admin-postausgang", Section.ADMIN, "mail.read"
     )
 )
+# GDPR (core/gdpr): data-subject requests, the request page, the access/export wizard and the cockpit.
+register_page(
+    PageSpec(
+        "pages/gdpr_requests.py",
+        "page.gdpr_requests",
+        ":material/assignment_ind:",
+        "gdpr-requests",
+        Section.COMPLIANCE,
+        "gdpr.read",
+    )
+)
+register_page(
+    PageSpec(
+        "pages/gdpr_request_detail.py",
+        "page.gdpr_request",
+        ":material/assignment_ind:",
+        "gdpr-request-detail",
+        Section.COMPLIANCE,
+        "gdpr.read",
+        listed=False,
+    )
+)
+register_page(
+    PageSpec("pages/gdpr_export.py", "page.gdpr_export", ":material/folder_zip:", "gdpr-export", Section.COMPLIANCE, "gdpr.read")
+)
+register_page(
+    PageSpec(
+        "pages/gdpr_dashboard.py",
+        "page.gdpr_dashboard",
+        ":material/admin_panel_settings:",
+        "datenschutz-cockpit",
+        Section.COMPLIANCE,
+        "gdpr.read",
+    )
+)

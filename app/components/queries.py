@@ -6,9 +6,10 @@ databases) never see each other's cached results. Only plain data crosses the ca
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +19,8 @@ from core import accounts, apikeys, contacts, history, reports_basic, saved_view
 from core.accounts import AccountView
 from core.addresses import ChangeLog
 from core.contacts import ContactView
+from core.gdpr import discovery as gdpr_discovery
+from core.gdpr import requests as gdpr_requests_service
 from core.ledger import Verification
 from core.listing import ListQuery, Page
 from core.permissions import Actor
@@ -30,6 +33,9 @@ from core.sales import opportunities as sales_opportunities
 from core.sales import pipelines as sales_pipelines
 from core.sales import related as sales_related
 from core.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from core.gdpr.documents import DocumentView
 
 TTL_SECONDS = 60
 MAX_ENTRIES = 200
@@ -426,3 +432,95 @@ def forecast_report(
     *, period: str, date_from: Any, date_to: Any, pipeline_id: int | None, owner_id: int | None, team_id: int | None
 ) -> pd.DataFrame:
     return _forecast(*_key(), period, date_from, date_to, pipeline_id, owner_id, team_id)
+
+
+# --- GDPR (core/gdpr): data-subject requests, their log, discovery and the compliance cockpit -----------
+# Deadline lights and days left depend on the day: those reads run on the session's clock (tests freeze it),
+# and the minute it reads is part of their cache key.
+def _at(url: str, actor: Actor, now: dt.datetime) -> UnitOfWork:
+    return UnitOfWork(context.factory_for(url), actor=actor, clock=lambda: now)
+
+
+def _now_key() -> tuple[str, Actor, dt.datetime]:
+    return (*_key(), context.clock()().replace(second=0, microsecond=0))
+
+
+@_cached(ttl=15)
+def _gdpr_requests(
+    url: str, actor: Actor, now: dt.datetime, status: str | None, type: str | None, open_only: bool
+) -> pd.DataFrame:
+    return gdpr_requests_service.list_requests(_at(url, actor, now), status=status, type=type, open_only=open_only)
+
+
+@_cached(ttl=15)
+def _gdpr_request(url: str, actor: Actor, request_id: int) -> gdpr_requests_service.RequestView:
+    return gdpr_requests_service.get_request(_uow(url, actor), request_id)
+
+
+@_cached(ttl=15)
+def _gdpr_log(url: str, actor: Actor, request_id: int) -> list[gdpr_requests_service.LogView]:
+    return gdpr_requests_service.request_log(_uow(url, actor), request_id)
+
+
+@_cached(ttl=15)
+def _gdpr_dashboard(url: str, actor: Actor, now: dt.datetime) -> gdpr_requests_service.Dashboard:
+    return gdpr_requests_service.dashboard(_at(url, actor, now))
+
+
+@_cached(ttl=15)
+def _gdpr_candidates(url: str, actor: Actor, email: str, phone: str, name: str) -> list[gdpr_discovery.Candidate]:
+    return gdpr_discovery.find_candidates(_uow(url, actor), email=email, phone=phone, name=name)
+
+
+@_cached(ttl=15)
+def _gdpr_discovery(
+    url: str, actor: Actor, contact_ids: tuple[int, ...], account_ids: tuple[int, ...]
+) -> gdpr_discovery.Discovery:
+    return gdpr_discovery.discover(_uow(url, actor), contact_ids=list(contact_ids), account_ids=list(account_ids))
+
+
+@_cached(ttl=15)
+def _gdpr_documents(url: str, actor: Actor, request_id: int) -> list[DocumentView]:
+    from core.gdpr.documents import list_documents
+
+    return list_documents(_uow(url, actor), request_id)
+
+
+@_cached(ttl=300)
+def _gdpr_chain(url: str, actor: Actor) -> Verification:
+    return gdpr_requests_service.check_log(_uow(url, actor))
+
+
+def gdpr_requests(*, status: str | None = None, type: str | None = None, open_only: bool = False) -> pd.DataFrame:
+    return _gdpr_requests(*_now_key(), status, type, open_only)
+
+
+def gdpr_request(request_id: int) -> gdpr_requests_service.RequestView:
+    return _gdpr_request(*_key(), request_id)
+
+
+def gdpr_log(request_id: int) -> list[gdpr_requests_service.LogView]:
+    return _gdpr_log(*_key(), request_id)
+
+
+def gdpr_dashboard() -> gdpr_requests_service.Dashboard:
+    return _gdpr_dashboard(*_now_key())
+
+
+def gdpr_candidates(*, email: str, phone: str, name: str) -> list[gdpr_discovery.Candidate]:
+    return _gdpr_candidates(*_key(), email.strip(), phone.strip(), name.strip())
+
+
+def gdpr_discovery_of(contact_ids: list[int], account_ids: list[int]) -> gdpr_discovery.Discovery:
+    return _gdpr_discovery(*_key(), tuple(sorted(contact_ids)), tuple(sorted(account_ids)))
+
+
+def gdpr_documents(request_id: int) -> list[DocumentView]:
+    return _gdpr_documents(*_key(), request_id)
+
+
+def gdpr_chain_status(*, fresh: bool = False) -> Verification:
+    """The request log's hash chain; `fresh` skips the cache (the "Kette prüfen" buttons)."""
+    if fresh:
+        _gdpr_chain.clear()
+    return _gdpr_chain(*_key())

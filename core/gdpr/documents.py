@@ -71,7 +71,7 @@ def dataset_info(dataset: DataSet, count: int = 0) -> DataSetInfo:
         key=dataset.key, label=dataset.label_de, module=dataset.module, purpose=dataset.purpose,
         legal_basis=dataset.legal_basis, retention=dataset.retention, recipients=dataset.recipients,
         source=dataset.source, erasure=label(ERASURE_ACTIONS, dataset.erasure),
-        categories=[label(CATEGORIES, c) for c in dataset.categories], count=count,
+        categories=[label(CATEGORIES, c) for c in dataset.categories], count=count, subjects=dataset.subjects,
     )
 
 

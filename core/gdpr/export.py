@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from core.errors import Conflict
-from core.gdpr.discovery import Discovery, discover_subject, subject_ref
+from core.gdpr.discovery import Discovery, Group, discover_subject, subject_ref
 from core.gdpr.documents import AUTOMATED_DECISIONS, controller_info, dataset_info, request_info, store_document
 from core.gdpr.registry import DATASETS
 from core.gdpr.requests import _load, _require_open, _view, require_identity, require_subject
@@ -26,16 +26,19 @@ class ExportPackage:
     counts: dict[str, int]
 
 
+def package_groups(discovery: Discovery, portability: bool) -> list[Group]:
+    """The data sets the package holds: those whose content is handed out; for Art. 20 only those holding data the
+    person provided (the preview and the package agree by both asking here)."""
+    return [g for g in discovery.groups
+            if DATASETS[g.key].export and (DATASETS[g.key].provided or not portability)]
+
+
 def _rows_for(discovery: Discovery, portability: bool) -> dict[str, list[dict]]:
-    """All rows; for Art. 20 only the data sets and fields the person provided."""
+    """All rows; for Art. 20 only the fields the person provided."""
     rows: dict[str, list[dict]] = {}
-    for group in discovery.groups:
-        if not portability:
-            rows[group.key] = group.rows
-            continue
+    for group in package_groups(discovery, portability):
         provided = DATASETS[group.key].provided
-        if provided:
-            rows[group.key] = [{k: v for k, v in row.items() if k in provided} for row in group.rows]
+        rows[group.key] = [{k: v for k, v in row.items() if k in provided} for row in group.rows] if portability else group.rows
     return rows
 
 

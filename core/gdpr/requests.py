@@ -85,6 +85,13 @@ def verify_log(session: Session) -> ledger.Verification:
     return ledger.verify_entries(entries, session.get(LedgerHead, CHAIN))
 
 
+def check_log(uow: UnitOfWork) -> ledger.Verification:
+    """The request log's hash chain, walked in full ("Kette prüfen")."""
+    with uow:
+        uow.authorize("gdpr.read")
+        return verify_log(uow.session)
+
+
 # --- views -----------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,6 @@ record shows that every table was considered.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
 
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer
@@ -29,25 +28,6 @@ from exports.pdf.gdpr_access import (
     text,
 )
 
-# Art. 30(1)(c) also asks whose data it is. The data categories (German labels of core.gdpr.vocabulary.CATEGORIES)
-# tell: staff accounts, requesters, sole traders; every other category is about customers' and prospects' people.
-SUBJECT_GROUPS = (
-    ("Beschäftigtendaten", "Beschäftigte (Benutzerkonten)"),
-    ("Angaben zu Betroffenenanfragen", "Personen, die Betroffenenrechte geltend machen"),
-    ("Firmendaten von Einzelunternehmen", "Einzelunternehmer und Freiberufler (Kunden, Interessenten)"),
-)
-CUSTOMER_PEOPLE = "Kunden und Interessenten sowie deren Ansprechpartner"
-
-
-def subject_groups(categories: Sequence[str]) -> list[str]:
-    """The categories of data subjects a data set's data categories describe."""
-    groups: dict[str, None] = {}
-    for category in categories:
-        group = next((g for prefix, g in SUBJECT_GROUPS if category.startswith(prefix)), CUSTOMER_PEOPLE)
-        groups[group] = None
-    return list(groups)
-
-
 def _sort_key(value: str) -> str:
     """German dictionary order (DIN 5007-1): Ä sorts as A."""
     return "".join(ch for ch in unicodedata.normalize("NFD", value.casefold()) if not unicodedata.combining(ch))
@@ -60,7 +40,7 @@ def _activity(number: int, dataset: DataSetInfo) -> list[Flowable]:
         [
             ("Zwecke der Verarbeitung", dataset.purpose),
             ("Rechtsgrundlage", dataset.legal_basis),
-            ("Kategorien betroffener Personen", ", ".join(subject_groups(dataset.categories))),
+            ("Kategorien betroffener Personen", dataset.subjects),
             ("Kategorien personenbezogener Daten", bullets(dataset.categories, Styles.cell_bullet)),
             ("Empfänger", dataset.recipients),
             ("Übermittlung in Drittländer", "keine"),

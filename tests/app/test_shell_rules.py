@@ -31,11 +31,12 @@ def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections()
     sales = ["opportunities-liste", "pipeline-kanban", "produkte"]
     reports = ["stammdaten-bericht", "funnel-report", "forecast-report"]
     consent = ["consent-management", "consent-history", "consent-uebersicht"]
+    gdpr = ["gdpr-requests", "gdpr-export", "datenschutz-cockpit"]
     consent_admin = ["admin-einwilligungstexte", "admin-postausgang"]
     assert sections_of(Role.ADMIN) == {
         None: ["start"],
         Section.SALES: sales,
-        Section.COMPLIANCE: ["audit-protokoll", *consent],
+        Section.COMPLIANCE: ["audit-protokoll", *consent, *gdpr],
         Section.REPORTS: reports,
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "dubletten", "zusammenfuehren", "import-assistent"],
         Section.ADMIN: ["admin-benutzer", "admin-api-schluessel", "ereignisse", "admin-dubletten", "admin-vertrieb", *consent_admin],
@@ -43,7 +44,7 @@ def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections()
     assert sections_of(Role.COMPLIANCE) == {
         None: ["start"],
         Section.SALES: sales,
-        Section.COMPLIANCE: ["audit-protokoll", *consent],
+        Section.COMPLIANCE: ["audit-protokoll", *consent, *gdpr],
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste"],
         Section.ADMIN: consent_admin,
     }
@@ -56,7 +57,7 @@ def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections()
     }
     for role in Role:
         listed = [url for urls in sections_of(role).values() for url in urls]
-        assert not {"kunden-stamm", "kontakt-detail", "opportunity-detail"} & set(listed), "object pages open from lists"
+        assert not {"kunden-stamm", "kontakt-detail", "opportunity-detail", "gdpr-request-detail"} & set(listed), "object pages open from lists"
 
 
 def test_catalogues_have_the_same_keys_and_placeholders() -> None:

@@ -37,6 +37,9 @@ ADMIN_PAGES = [
     ("Compliance", "Einwilligungen", "Einwilligungen", "e2e-05a-einwilligungen"),
     ("Compliance", "Einwilligungsverlauf", "Einwilligungsverlauf", "e2e-05b-einwilligungsverlauf"),
     ("Compliance", "Compliance-Übersicht", "Compliance-Übersicht", "e2e-05c-compliance-uebersicht"),
+    ("Compliance", "Betroffenenanfragen", "Betroffenenanfragen", "e2e-05d-betroffenenanfragen"),
+    ("Compliance", "Auskunft / Datenexport", "Datenexport", "e2e-05e-auskunft-datenexport"),  # no "/" in a heading name pattern
+    ("Compliance", "Datenschutz-Cockpit", "Datenschutz-Cockpit", "e2e-05f-datenschutz-cockpit"),
     ("Administration", "Benutzer", "Benutzer", "e2e-06-benutzer"),
     ("Administration", "API-Schlüssel", "API-Schlüssel", "e2e-07-api-schluessel"),
     ("Administration", "Ereignisse", "Ereignisse", "e2e-08-ereignisse"),
@@ -262,7 +265,8 @@ def test_sales_rep_sees_no_administration(page: Page, servers: Servers) -> None:
     # Compliance shows only the consent pages: a sales rep records and checks consents, but reads no audit log.
     expect(headers.filter(has_text="Compliance")).to_have_count(1)
     links = sidebar(page).get_by_test_id("stSidebarNavLink")
-    for hidden in ("Benutzer", "API-Schlüssel", "Ereignisse", "Audit-Protokoll", "Einwilligungstexte", "Postausgang"):
+    for hidden in ("Benutzer", "API-Schlüssel", "Ereignisse", "Audit-Protokoll", "Einwilligungstexte", "Postausgang",
+                   "Betroffenenanfragen", "Datenschutz-Cockpit", "Auskunft / Datenexport"):
         expect(links.filter(has_text=hidden)).to_have_count(0)
     for shown in ("Kontakte", "Einwilligungen"):
         expect(links.filter(has_text=shown)).to_have_count(1)

@@ -389,7 +389,8 @@ def test_certificate_reports_a_broken_chain() -> None:
 
 
 def test_processing_record_lists_every_data_set_and_the_measures() -> None:
-    users = dataset("users", "Benutzerkonten", ["Beschäftigtendaten (Benutzerkonten)"], 0, module="Verwaltung")
+    users = dataset("users", "Benutzerkonten", ["Beschäftigtendaten (Benutzerkonten)"], 0, module="Verwaltung",
+                    subjects="Beschäftigte (Benutzerkonten)")
     settings = dataset("app_settings", "Einstellungen", [], 0, module="Verwaltung")
     record = ProcessingRecord(
         controller=CONTROLLER,
