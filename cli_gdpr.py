@@ -291,6 +291,9 @@ def export_command(
 @gdpr_app.command("erase")
 def erase_command(
     request_id: int = typer.Option(..., help="Nummer der Löschanfrage (offen, Identität bestätigt)"),
+    full_sweep: bool = typer.Option(
+        False, "--full-sweep", help="jede Textspalte jeder Tabelle durchsuchen (PostgreSQL: etwa 1 Minute je Mio. Kontakte)"
+    ),
 ) -> None:
     """Art. 17 erasure of the confirmed records; exit 1 when the verification still finds personal data."""
     from core.formatting import fmt_number
@@ -300,7 +303,7 @@ def erase_command(
 
     with one_line_errors():
         require_migrated()
-        result = erase(_system_uow(), request_id)
+        result = erase(_system_uow(), request_id, full_sweep=full_sweep)
     typer.echo(f"Anfrage {result.request_id}: Löschung ausgeführt.")
     for key, count in result.counts.items():
         dataset = DATASETS.get(key)

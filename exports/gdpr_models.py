@@ -117,6 +117,7 @@ class Certificate:
     residues: list[str]
     tables_searched: int
     columns_searched: int
+    scope: str = ""
     files_scanned: list[str] = field(default_factory=list)
     bytes_scanned: int = 0
     full_text_indexes: list[str] = field(default_factory=list)

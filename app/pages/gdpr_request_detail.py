@@ -567,13 +567,15 @@ def erase_dialog(view: RequestView) -> None:
             kept = fmt_number(sum(g.count for g in held), lang)
             names = ", ".join(dataset_label(g.key) for g in held)
             st.info(t("gdpr.erase_holds", n=kept, sets=names), icon=":material/inventory:")
+        full_sweep = st.checkbox(t("gdpr.erase_full_sweep"), key=f"{k}__sweep", help=t("gdpr.erase_full_sweep_help"))
         typed = st.text_input(t("gdpr.erase_confirm", id=view.id), key=f"{k}__confirm")
         matches = typed.strip().lstrip("#") == str(view.id)
         if dialog_buttons(k, t("gdpr.erase_go"), ":material/delete_forever:", disabled=not matches) and matches:
             from core.gdpr.erasure import erase
 
             try:
-                result = erase(context.uow(), view.id)
+                with st.spinner(t("gdpr.erase_running")):
+                    result = erase(context.uow(), view.id, full_sweep=full_sweep)
             except DomainError as exc:
                 show_error(exc, labels=FIELD_LABELS)
                 return

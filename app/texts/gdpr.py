@@ -160,6 +160,9 @@ DE: dict[str, str] = {
     "gdpr.erase_holds": "Wegen gesetzlicher Aufbewahrungspflichten bleiben {n} Einträge ({sets}) ohne Personenbezug "
     "erhalten und werden zum Ende der Frist freigegeben; das Löschprotokoll führt sie auf.",
     "gdpr.erase_confirm": "Zur Bestätigung die Anfragenummer {id} eingeben",
+    "gdpr.erase_full_sweep": "Vollprüfung: jede Textspalte jeder Tabelle durchsuchen",
+    "gdpr.erase_full_sweep_help": "Ohne Vollprüfung werden alle Datensätze geprüft, die die Person betrafen oder sie nennen können, dazu die Suchindizes; bei SQLite immer die ganze Datenbankdatei. Die Vollprüfung sucht zusätzlich in jeder Tabelle und dauert bei einer Million Kontakten etwa eine Minute.",
+    "gdpr.erase_running": "Löschen und prüfen …",
     "gdpr.erase_go": "Endgültig löschen",
     "gdpr.erased_done": "Daten zu Anfrage Nr. {id} gelöscht.",
     "gdpr.erased_complete": "Löschung vollständig: {n} Einträge in {sets} Datenbeständen gelöscht oder anonymisiert, "
@@ -420,6 +423,9 @@ EN: dict[str, str] = {
     "gdpr.erase_holds": "Because of statutory retention duties {n} entries ({sets}) are kept without reference to the "
     "person and released when the period ends; the certificate lists them.",
     "gdpr.erase_confirm": "To confirm, type the request number {id}",
+    "gdpr.erase_full_sweep": "Full sweep: search every text column of every table",
+    "gdpr.erase_full_sweep_help": "Without a full sweep, every record that concerned the person or may name them is checked, plus the search indexes; on SQLite always the whole database file. The full sweep also searches every table and takes about a minute at a million contacts.",
+    "gdpr.erase_running": "Erasing and verifying …",
     "gdpr.erase_go": "Erase for good",
     "gdpr.erased_done": "Data of request no. {id} erased.",
     "gdpr.erased_complete": "Erasure complete: {n} entries in {sets} data sets deleted or anonymised, {holds} blocked "

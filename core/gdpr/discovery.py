@@ -25,7 +25,7 @@ from core.digests import email_digest, phone_digest
 from core.errors import ValidationFailed
 from core.gdpr.registry import DataSet, SubjectRef, datasets
 from core.gdpr.vocabulary import ERASURE_ACTIONS, SOLE_TRADER_FORMS, label
-from core.subject_keys import decrypt
+from core.subject_keys import CIPHER_PREFIX, decrypt
 from core.uow import UnitOfWork
 from db.models import Account, Contact, PersonKey, RecordAlias
 
@@ -98,9 +98,20 @@ def _contact_candidates(
         if code:
             lookups.append(Contact.match_name == code[:40])
     rows = session.execute(
-        select(Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.phone, Contact.mobile,
-               Contact.match_email, Contact.match_phone, Contact.email_digest, Contact.phone_digest,
-               Contact.mobile_digest, Account.name)
+        select(
+            Contact.id,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.email,
+            Contact.phone,
+            Contact.mobile,
+            Contact.match_email,
+            Contact.match_phone,
+            Contact.email_digest,
+            Contact.phone_digest,
+            Contact.mobile_digest,
+            Account.name,
+        )
         .outerjoin(Account, Account.id == Contact.account_id)
         .where(or_(*lookups))
         .limit(LOOKUP_LIMIT)
@@ -121,8 +132,18 @@ def _contact_candidates(
             score = max(score, name_score if not matched[:-1] else min(100, score + 5))
         if not matched:
             continue
-        candidates.append(Candidate("contact", r.id, f"{r.first_name} {r.last_name}", r.email, r.phone or r.mobile,
-                                    r[11], score, tuple(matched)))
+        candidates.append(
+            Candidate(
+                "contact",
+                r.id,
+                f"{r.first_name} {r.last_name}",
+                r.email,
+                r.phone or r.mobile,
+                r[11],
+                score,
+                tuple(matched),
+            )
+        )
     return candidates
 
 
@@ -169,9 +190,19 @@ def subject_ref(session: Session, contact_ids: Iterable[int], account_ids: Itera
     ).all()
     all_contacts = tuple(sorted(set(contacts) | set(aliases)))
     rows = session.execute(
-        select(Contact.account_id, Contact.first_name, Contact.last_name, Contact.email, Contact.phone, Contact.mobile, Contact.match_email,
-               Contact.match_phone, Contact.email_digest, Contact.phone_digest, Contact.mobile_digest)
-        .where(Contact.id.in_(contacts))
+        select(
+            Contact.account_id,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.email,
+            Contact.phone,
+            Contact.mobile,
+            Contact.match_email,
+            Contact.match_phone,
+            Contact.email_digest,
+            Contact.phone_digest,
+            Contact.mobile_digest,
+        ).where(Contact.id.in_(contacts))
     ).all()
     accounts = tuple(sorted(set(account_ids)))
     account_rows = session.execute(
@@ -219,7 +250,9 @@ def _key_materials(session: Session, key_ids: set[int]) -> dict[int, bytes | Non
     return dict(session.execute(select(PersonKey.id, PersonKey.key).where(PersonKey.id.in_(key_ids))).all())
 
 
-def read_rows(session: Session, dataset: DataSet, subject: SubjectRef, *, limit: int | None = None) -> list[dict[str, Any]]:
+def read_rows(
+    session: Session, dataset: DataSet, subject: SubjectRef, *, limit: int | None = None
+) -> list[dict[str, Any]]:
     """The data set's rows about the subject, JSON-ready, encrypted values decrypted with the person's key."""
     assert dataset.locate is not None
     condition = dataset.locate(subject)
@@ -233,11 +266,23 @@ def read_rows(session: Session, dataset: DataSet, subject: SubjectRef, *, limit:
     rows = [dict(r) for r in session.execute(query).mappings()]
     if "subject_key_id" in table.columns:
         materials = _key_materials(session, {r["subject_key_id"] for r in rows if r.get("subject_key_id")})
-        for row in rows:
-            key = materials.get(row.get("subject_key_id"))
-            for name, value in row.items():
-                if isinstance(value, str) and value.startswith("enc:"):
-                    row[name] = decrypt(key, value)
+        keys = [materials.get(row.get("subject_key_id")) for row in rows]
+    elif dataset.key_type is not None:
+        pk = list(table.primary_key.columns)[0].name
+        own = dict(
+            session.execute(
+                select(PersonKey.subject_id, PersonKey.key).where(
+                    PersonKey.subject_type == dataset.key_type, PersonKey.subject_id.in_([str(r[pk]) for r in rows])
+                )
+            ).all()
+        )
+        keys = [own.get(str(row[pk])) for row in rows]
+    else:
+        keys = [None] * len(rows)
+    for row, key in zip(rows, keys):
+        for name, value in row.items():
+            if isinstance(value, str) and value.startswith(CIPHER_PREFIX):
+                row[name] = decrypt(key, value)
     return [{k: json_value(v) for k, v in row.items() if not isinstance(v, bytes)} for row in rows]
 
 
@@ -278,8 +323,9 @@ class Discovery:
         return next((g for g in self.groups if g.key == key), None)
 
 
-def discover_subject(session: Session, subject: SubjectRef, *, rows_per_group: int | None = DISPLAY_ROWS,
-                     exported_only: bool = False) -> Discovery:
+def discover_subject(
+    session: Session, subject: SubjectRef, *, rows_per_group: int | None = DISPLAY_ROWS, exported_only: bool = False
+) -> Discovery:
     groups = []
     for dataset in datasets():
         if not dataset.about_subjects or (exported_only and not dataset.export):
@@ -288,16 +334,30 @@ def discover_subject(session: Session, subject: SubjectRef, *, rows_per_group: i
         if count == 0:
             continue
         rows = read_rows(session, dataset, subject, limit=rows_per_group) if dataset.export else []
-        groups.append(Group(
-            key=dataset.key, label=dataset.label_de, module=dataset.module, purpose=dataset.purpose,
-            legal_basis=dataset.legal_basis, retention=dataset.retention, erasure=dataset.erasure,
-            erasure_label=label(ERASURE_ACTIONS, dataset.erasure), count=count, rows=rows,
-        ))
+        groups.append(
+            Group(
+                key=dataset.key,
+                label=dataset.label_de,
+                module=dataset.module,
+                purpose=dataset.purpose,
+                legal_basis=dataset.legal_basis,
+                retention=dataset.retention,
+                erasure=dataset.erasure,
+                erasure_label=label(ERASURE_ACTIONS, dataset.erasure),
+                count=count,
+                rows=rows,
+            )
+        )
     return Discovery(subject, groups)
 
 
-def discover(uow: UnitOfWork, *, contact_ids: list[int], account_ids: list[int] | None = None,
-             rows_per_group: int | None = DISPLAY_ROWS) -> Discovery:
+def discover(
+    uow: UnitOfWork,
+    *,
+    contact_ids: list[int],
+    account_ids: list[int] | None = None,
+    rows_per_group: int | None = DISPLAY_ROWS,
+) -> Discovery:
     """Everything every registered module holds about the person, grouped by data set."""
     if not contact_ids and not account_ids:
         raise ValidationFailed({"contact_ids": "Mindestens einen Datensatz der Person auswählen"})

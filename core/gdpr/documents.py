@@ -68,10 +68,18 @@ def request_info(view: RequestView) -> RequestInfo:
 
 def dataset_info(dataset: DataSet, count: int = 0) -> DataSetInfo:
     return DataSetInfo(
-        key=dataset.key, label=dataset.label_de, module=dataset.module, purpose=dataset.purpose,
-        legal_basis=dataset.legal_basis, retention=dataset.retention, recipients=dataset.recipients,
-        source=dataset.source, erasure=label(ERASURE_ACTIONS, dataset.erasure),
-        categories=[label(CATEGORIES, c) for c in dataset.categories], count=count, subjects=dataset.subjects,
+        key=dataset.key,
+        label=dataset.label_de,
+        module=dataset.module,
+        purpose=dataset.purpose,
+        legal_basis=dataset.legal_basis,
+        retention=dataset.retention,
+        recipients=dataset.recipients,
+        source=dataset.source,
+        erasure=label(ERASURE_ACTIONS, dataset.erasure),
+        categories=[label(CATEGORIES, c) for c in dataset.categories],
+        count=count,
+        subjects=dataset.subjects,
     )
 
 
@@ -80,8 +88,14 @@ def store_document(
 ) -> GdprDocument:
     """Record a document for the request (content kept only for documents that hold no personal data)."""
     document = GdprDocument(
-        request_id=request_id, kind=kind, file_name=file_name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-        content=data if keep_content else None, created_at=uow.now, created_by=uow.actor.name,
+        request_id=request_id,
+        kind=kind,
+        file_name=file_name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        content=data if keep_content else None,
+        created_at=uow.now,
+        created_by=uow.actor.name,
     )
     uow.session.add(document)
     uow.session.flush()
@@ -105,8 +119,16 @@ def list_documents(uow: UnitOfWork, request_id: int) -> list[DocumentView]:
     with uow:
         uow.authorize("gdpr.read")
         rows = uow.session.execute(
-            select(GdprDocument.id, GdprDocument.kind, GdprDocument.file_name, GdprDocument.sha256, GdprDocument.size,
-                   GdprDocument.created_at, GdprDocument.created_by, GdprDocument.content.is_not(None))
+            select(
+                GdprDocument.id,
+                GdprDocument.kind,
+                GdprDocument.file_name,
+                GdprDocument.sha256,
+                GdprDocument.size,
+                GdprDocument.created_at,
+                GdprDocument.created_by,
+                GdprDocument.content.is_not(None),
+            )
             .where(GdprDocument.request_id == request_id)
             .order_by(GdprDocument.id)
         ).all()

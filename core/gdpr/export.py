@@ -11,7 +11,7 @@ from core.errors import Conflict
 from core.gdpr.discovery import Discovery, Group, discover_subject, subject_ref
 from core.gdpr.documents import AUTOMATED_DECISIONS, controller_info, dataset_info, request_info, store_document
 from core.gdpr.registry import DATASETS
-from core.gdpr.requests import _load, _require_open, _view, require_identity, require_subject
+from core.gdpr.requests import load_request, request_view, require_identity, require_open, require_subject
 from core.uow import UnitOfWork
 from exports.gdpr_models import AccessReport
 
@@ -29,8 +29,7 @@ class ExportPackage:
 def package_groups(discovery: Discovery, portability: bool) -> list[Group]:
     """The data sets the package holds: those whose content is handed out; for Art. 20 only those holding data the
     person provided (the preview and the package agree by both asking here)."""
-    return [g for g in discovery.groups
-            if DATASETS[g.key].export and (DATASETS[g.key].provided or not portability)]
+    return [g for g in discovery.groups if DATASETS[g.key].export and (DATASETS[g.key].provided or not portability)]
 
 
 def _rows_for(discovery: Discovery, portability: bool) -> dict[str, list[dict]]:
@@ -38,7 +37,9 @@ def _rows_for(discovery: Discovery, portability: bool) -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = {}
     for group in package_groups(discovery, portability):
         provided = DATASETS[group.key].provided
-        rows[group.key] = [{k: v for k, v in row.items() if k in provided} for row in group.rows] if portability else group.rows
+        rows[group.key] = (
+            [{k: v for k, v in row.items() if k in provided} for row in group.rows] if portability else group.rows
+        )
     return rows
 
 
@@ -48,8 +49,8 @@ def build_export(uow: UnitOfWork, request_id: int, *, portability: bool | None =
 
     with uow:
         uow.authorize("gdpr.manage")
-        row = _load(uow, request_id)
-        _require_open(row)
+        row = load_request(uow, request_id)
+        require_open(row)
         if row.type not in EXPORT_TYPES:
             raise Conflict(f"Anfrage {row.id} ist keine Auskunfts- oder Übertragbarkeitsanfrage (Art. 15/20).")
         require_identity(row)
@@ -59,7 +60,7 @@ def build_export(uow: UnitOfWork, request_id: int, *, portability: bool | None =
         subject = subject_ref(session, row.subject_ids.get("contacts", []), row.subject_ids.get("accounts", []))
         discovery = discover_subject(session, subject, rows_per_group=None, exported_only=True)
         rows = _rows_for(discovery, portable)
-        view = _view(session, row)
+        view = request_view(session, row)
         report = AccessReport(
             controller=controller_info(session),
             request=request_info(view),
@@ -75,8 +76,12 @@ def build_export(uow: UnitOfWork, request_id: int, *, portability: bool | None =
         file_name = f"{'Datenuebertragung' if portable else 'Auskunft'}-Anfrage-{row.id}-{uow.now:%Y%m%d}.zip"
         store_document(uow, row.id, kind=kind, file_name=file_name, data=data, keep_content=False)
         counts = {key: len(items) for key, items in rows.items()}
-        uow.emit("crm.gdpr.exported", entity="gdpr_request", entity_id=row.id,
-                 payload={"portability": portable, "records": sum(counts.values()), "datasets": len(counts)})
+        uow.emit(
+            "crm.gdpr.exported",
+            entity="gdpr_request",
+            entity_id=row.id,
+            payload={"portability": portable, "records": sum(counts.values()), "datasets": len(counts)},
+        )
         uow.audit(entity="gdpr_request", entity_id=row.id, action="exported", reason=file_name)
         uow.commit()
     return ExportPackage(file_name, data, hashlib.sha256(data).hexdigest(), counts)

@@ -8,19 +8,30 @@ from sqlalchemy import select
 from core.consent.suppression import suppress_digests
 from core.errors import Conflict, ValidationFailed
 from core.gdpr.discovery import subject_ref
-from core.gdpr.requests import RequestView, _load, _require_open, _view, close_request, require_identity, require_subject
+from core.gdpr.requests import (
+    RequestView,
+    close_request,
+    load_request,
+    request_view,
+    require_identity,
+    require_open,
+    require_subject,
+)
 from core.uow import UnitOfWork
 from db.models import GdprRequest, ProcessingRestriction
 
 
 def _active(uow: UnitOfWork, contact_id: int, kind: str) -> bool:
-    return uow.session.scalar(
-        select(ProcessingRestriction.id).where(
-            ProcessingRestriction.contact_id == contact_id,
-            ProcessingRestriction.kind == kind,
-            ProcessingRestriction.lifted_at.is_(None),
+    return (
+        uow.session.scalar(
+            select(ProcessingRestriction.id).where(
+                ProcessingRestriction.contact_id == contact_id,
+                ProcessingRestriction.kind == kind,
+                ProcessingRestriction.lifted_at.is_(None),
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def _restrict_contacts(uow: UnitOfWork, row: GdprRequest, kind: str, reason: str) -> int:
@@ -28,9 +39,15 @@ def _restrict_contacts(uow: UnitOfWork, row: GdprRequest, kind: str, reason: str
     for contact_id in row.subject_ids.get("contacts", []):
         if _active(uow, contact_id, kind):
             continue
-        uow.session.add(ProcessingRestriction(
-            contact_id=contact_id, kind=kind, reason=reason, started_at=uow.now, created_by=uow.actor.name,
-        ))
+        uow.session.add(
+            ProcessingRestriction(
+                contact_id=contact_id,
+                kind=kind,
+                reason=reason,
+                started_at=uow.now,
+                created_by=uow.actor.name,
+            )
+        )
         uow.audit(entity="contact", entity_id=contact_id, action=kind, reason=f"DSGVO-Anfrage {row.id}")
         added += 1
     uow.session.flush()
@@ -38,8 +55,8 @@ def _restrict_contacts(uow: UnitOfWork, row: GdprRequest, kind: str, reason: str
 
 
 def _checked_request(uow: UnitOfWork, request_id: int, expected_type: str) -> GdprRequest:
-    row = _load(uow, request_id)
-    _require_open(row)
+    row = load_request(uow, request_id)
+    require_open(row)
     if row.type != expected_type:
         raise Conflict(f"Anfrage {row.id} ist vom Typ „{row.type}“, nicht „{expected_type}“.")
     require_identity(row)
@@ -56,10 +73,16 @@ def apply_restriction(uow: UnitOfWork, request_id: int, *, reason: str) -> Reque
         uow.authorize("gdpr.manage")
         row = _checked_request(uow, request_id, "restriction")
         added = _restrict_contacts(uow, row, "restriction", reason.strip())
-        uow.emit("crm.gdpr.restricted", entity="gdpr_request", entity_id=row.id,
-                 payload={"contacts": row.subject_ids.get("contacts", []), "added": added})
-        close_request(uow, row, outcome=f"Verarbeitung eingeschränkt für {len(row.subject_ids.get('contacts', []))} Kontakt(e)")
-        view = _view(uow.session, row)
+        uow.emit(
+            "crm.gdpr.restricted",
+            entity="gdpr_request",
+            entity_id=row.id,
+            payload={"contacts": row.subject_ids.get("contacts", []), "added": added},
+        )
+        close_request(
+            uow, row, outcome=f"Verarbeitung eingeschränkt für {len(row.subject_ids.get('contacts', []))} Kontakt(e)"
+        )
+        view = request_view(uow.session, row)
         uow.commit()
     return view
 
@@ -73,11 +96,27 @@ def apply_objection(uow: UnitOfWork, request_id: int) -> RequestView:
         added = _restrict_contacts(uow, row, "objection", f"Werbewiderspruch, DSGVO-Anfrage {row.id}")
         subject = subject_ref(uow.session, row.subject_ids.get("contacts", []), row.subject_ids.get("accounts", []))
         digests = [("email", d) for d in subject.email_digests] + [("phone", d) for d in subject.phone_digests]
-        blocked = suppress_digests(uow.session, digests, reason="objection", note=f"DSGVO-Anfrage {row.id}",
-                                   now=uow.now, actor_name=uow.actor.name).added if digests else 0
-        uow.emit("crm.gdpr.objected", entity="gdpr_request", entity_id=row.id,
-                 payload={"contacts": row.subject_ids.get("contacts", []), "added": added, "suppressed": blocked})
-        close_request(uow, row, outcome=f"Werbewiderspruch umgesetzt: alle Werbekanäle gesperrt, {blocked} Adresse(n) gesperrt")
-        view = _view(uow.session, row)
+        blocked = (
+            suppress_digests(
+                uow.session,
+                digests,
+                reason="objection",
+                note=f"DSGVO-Anfrage {row.id}",
+                now=uow.now,
+                actor_name=uow.actor.name,
+            ).added
+            if digests
+            else 0
+        )
+        uow.emit(
+            "crm.gdpr.objected",
+            entity="gdpr_request",
+            entity_id=row.id,
+            payload={"contacts": row.subject_ids.get("contacts", []), "added": added, "suppressed": blocked},
+        )
+        close_request(
+            uow, row, outcome=f"Werbewiderspruch umgesetzt: alle Werbekanäle gesperrt, {blocked} Adresse(n) gesperrt"
+        )
+        view = request_view(uow.session, row)
         uow.commit()
     return view

@@ -9,7 +9,9 @@ _A = Scope.ALL
 
 register_permission("gdpr.read", "Betroffenenanfragen ansehen", {Role.ADMIN: _A, Role.COMPLIANCE: _A})
 register_permission(
-    "gdpr.manage", "Betroffenenanfragen bearbeiten, Auskunft erteilen, Daten löschen", {Role.ADMIN: _A, Role.COMPLIANCE: _A}
+    "gdpr.manage",
+    "Betroffenenanfragen bearbeiten, Auskunft erteilen, Daten löschen",
+    {Role.ADMIN: _A, Role.COMPLIANCE: _A},
 )
 
 for _verb, _label in (

@@ -83,8 +83,12 @@ class ErasureContext:
     def hold(self, entity: str, record_id: int, rule: Retention, start: dt.date | dt.datetime | None) -> None:
         """Keep a record under a retention duty until the end of its period (listed on the certificate)."""
         hold = RetentionHold(
-            request_id=self.request_id, entity=entity, entity_id=record_id, legal_ground=rule.legal_ground,
-            release_on=rule.release_on(start, self.now.date()), created_at=self.now,
+            request_id=self.request_id,
+            entity=entity,
+            entity_id=record_id,
+            legal_ground=rule.legal_ground,
+            release_on=rule.release_on(start, self.now.date()),
+            created_at=self.now,
         )
         self.session.add(hold)
         self.holds.append(hold)
@@ -120,6 +124,8 @@ class DataSet:
     # free-text history and events are searched, and only what names the person is made unreadable.
     mentions: Locator | None = None
     subjects: str = "Kunden und Interessenten sowie deren Ansprechpartner"
+    # Values encrypted with a key of the row itself (subject (key_type, id)), e.g. a request's requester data.
+    key_type: str | None = None
 
     @property
     def table(self) -> Table:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core import ledger
 from core.app_settings import read_setting
@@ -31,7 +32,6 @@ from core.gdpr.vocabulary import (
 from core.subject_keys import Subject, decrypt, encrypt, key_for
 from core.uow import UnitOfWork
 from db.models import GdprLogEntry, GdprRequest, LedgerHead, PersonKey, User
-from sqlalchemy.orm import Session
 
 CHAIN = "gdpr"
 HOLIDAY_STATE_SETTING = "gdpr.holiday_state"
@@ -159,30 +159,44 @@ def _key_material(session: Session, request_id: int) -> bytes | None:
     )
 
 
-def _view(session: Session, row: GdprRequest) -> RequestView:
+def request_view(session: Session, row: GdprRequest) -> RequestView:
     key = _key_material(session, row.id)
     plain = {name: decrypt(key, getattr(row, name)) for name in ENCRYPTED_FIELDS}
     assignee = session.get(User, row.assignee_id) if row.assignee_id else None
     return RequestView(
-        id=row.id, type=row.type, status=row.status, channel=row.channel, received_at=row.received_at,
-        due_on=row.extended_due_on or row.due_on, original_due_on=row.due_on, extended=row.extended_due_on is not None,
-        extension_reason=row.extension_reason, subject_ids=dict(row.subject_ids or {}),
-        identity_method=row.identity_method, identity_result=row.identity_result,
-        identity_checked_by=row.identity_checked_by, identity_checked_at=row.identity_checked_at,
-        assignee_id=row.assignee_id, assignee_name=assignee.display_name if assignee else None, outcome=row.outcome,
-        rejection_reason=row.rejection_reason, closed_at=row.closed_at, created_by=row.created_by, version=row.version,
+        id=row.id,
+        type=row.type,
+        status=row.status,
+        channel=row.channel,
+        received_at=row.received_at,
+        due_on=row.extended_due_on or row.due_on,
+        original_due_on=row.due_on,
+        extended=row.extended_due_on is not None,
+        extension_reason=row.extension_reason,
+        subject_ids=dict(row.subject_ids or {}),
+        identity_method=row.identity_method,
+        identity_result=row.identity_result,
+        identity_checked_by=row.identity_checked_by,
+        identity_checked_at=row.identity_checked_at,
+        assignee_id=row.assignee_id,
+        assignee_name=assignee.display_name if assignee else None,
+        outcome=row.outcome,
+        rejection_reason=row.rejection_reason,
+        closed_at=row.closed_at,
+        created_by=row.created_by,
+        version=row.version,
         **plain,
     )
 
 
-def _load(uow: UnitOfWork, request_id: int) -> GdprRequest:
+def load_request(uow: UnitOfWork, request_id: int) -> GdprRequest:
     row = uow.session.get(GdprRequest, request_id)
     if row is None:
         raise NotFound(f"Anfrage {request_id} gibt es nicht.")
     return row
 
 
-def _require_open(row: GdprRequest) -> None:
+def require_open(row: GdprRequest) -> None:
     if row.status in CLOSED_STATUSES:
         raise Conflict(f"Anfrage {row.id} ist bereits {STATUSES[row.status][0].lower()}.")
 
@@ -212,7 +226,9 @@ def receive_request(
         errors["type"] = f"unbekannte Art; erlaubt: {', '.join(REQUEST_TYPES)}"
     if channel not in CHANNELS:
         errors["channel"] = f"unbekannter Eingangsweg; erlaubt: {', '.join(CHANNELS)}"
-    name, email, phone = (v.strip() if v and v.strip() else None for v in (requester_name, requester_email, requester_phone))
+    name, email, phone = (
+        v.strip() if v and v.strip() else None for v in (requester_name, requester_email, requester_phone)
+    )
     if not (name or email or phone):
         errors["requester"] = "Name, E-Mail-Adresse oder Telefonnummer der anfragenden Person angeben"
     if email and email_digest(email) is None:
@@ -229,29 +245,52 @@ def receive_request(
         if received > uow.now + dt.timedelta(minutes=5):
             raise ValidationFailed({"received_at": "liegt in der Zukunft"})
         row = GdprRequest(
-            type=type, status="received", channel=channel, received_at=received,
+            type=type,
+            status="received",
+            channel=channel,
+            received_at=received,
             due_on=deadlines.due_date(received, state=holiday_state(uow.session)),
-            email_digest=email_digest(email), phone_digest=phone_digest(phone), subject_ids={},
-            assignee_id=assignee_id, created_by=uow.actor.name, version=1, created_at=uow.now, updated_at=uow.now,
+            email_digest=email_digest(email),
+            phone_digest=phone_digest(phone),
+            subject_ids={},
+            assignee_id=assignee_id,
+            created_by=uow.actor.name,
+            version=1,
+            created_at=uow.now,
+            updated_at=uow.now,
         )
         uow.session.add(row)
         uow.session.flush()
         key = key_for(uow.session, request_subject(row.id), uow.now)
-        for field_name, value in (("requester_name", name), ("requester_email", email), ("requester_phone", phone),
-                                  ("description", description.strip() if description else None)):
+        for field_name, value in (
+            ("requester_name", name),
+            ("requester_email", email),
+            ("requester_phone", phone),
+            ("description", description.strip() if description else None),
+        ):
             setattr(row, field_name, encrypt(key, value) if value else None)
         uow.session.flush()
         log_step(uow, row.id, "received", type=type, channel=channel, due_on=row.due_on.isoformat())
         uow.audit(entity="gdpr_request", entity_id=row.id, action="created", reason=REQUEST_TYPES[type].label_de)
-        uow.emit("crm.gdpr.request_received", entity="gdpr_request", entity_id=row.id,
-                 payload={"type": type, "channel": channel, "due_on": row.due_on.isoformat()})
-        view = _view(uow.session, row)
+        uow.emit(
+            "crm.gdpr.request_received",
+            entity="gdpr_request",
+            entity_id=row.id,
+            payload={"type": type, "channel": channel, "due_on": row.due_on.isoformat()},
+        )
+        view = request_view(uow.session, row)
         uow.commit()
     return view
 
 
 def record_identity(
-    uow: UnitOfWork, request_id: int, *, method: str, result: str, checked_by: str | None = None, note: str | None = None
+    uow: UnitOfWork,
+    request_id: int,
+    *,
+    method: str,
+    result: str,
+    checked_by: str | None = None,
+    note: str | None = None,
 ) -> RequestView:
     """The identity step (Art. 12(6)): confirmed → in Bearbeitung; doubtful → more data asked, stays in the check."""
     errors: dict[str, str] = {}
@@ -265,8 +304,8 @@ def record_identity(
         raise ValidationFailed(errors)
     with uow:
         uow.authorize("gdpr.manage")
-        row = _load(uow, request_id)
-        _require_open(row)
+        row = load_request(uow, request_id)
+        require_open(row)
         key = key_for(uow.session, request_subject(row.id), uow.now)
         row.identity_method, row.identity_result = method, result
         row.identity_checked_by = (checked_by or uow.actor.name).strip()
@@ -278,9 +317,13 @@ def record_identity(
         log_step(uow, row.id, "identity_checked", method=method, result=result, checked_by=row.identity_checked_by)
         uow.audit(entity="gdpr_request", entity_id=row.id, action="identity_checked", reason=f"{method}: {result}")
         if result == "confirmed":
-            uow.emit("crm.gdpr.identity_verified", entity="gdpr_request", entity_id=row.id,
-                     payload={"method": method, "checked_by": row.identity_checked_by})
-        view = _view(uow.session, row)
+            uow.emit(
+                "crm.gdpr.identity_verified",
+                entity="gdpr_request",
+                entity_id=row.id,
+                payload={"method": method, "checked_by": row.identity_checked_by},
+            )
+        view = request_view(uow.session, row)
         uow.commit()
     return view
 
@@ -288,14 +331,14 @@ def record_identity(
 def assign(uow: UnitOfWork, request_id: int, *, assignee_id: int | None) -> RequestView:
     with uow:
         uow.authorize("gdpr.manage")
-        row = _load(uow, request_id)
-        _require_open(row)
+        row = load_request(uow, request_id)
+        require_open(row)
         if assignee_id is not None and uow.session.get(User, assignee_id) is None:
             raise ValidationFailed({"assignee_id": f"Benutzer {assignee_id} gibt es nicht"})
         row.assignee_id, row.updated_at = assignee_id, uow.now
         uow.session.flush()
         log_step(uow, row.id, "assigned", assignee_id=assignee_id)
-        view = _view(uow.session, row)
+        view = request_view(uow.session, row)
         uow.commit()
     return view
 
@@ -311,8 +354,8 @@ def confirm_subject(
         raise ValidationFailed({"contact_ids": "Mindestens einen Datensatz der Person auswählen"})
     with uow:
         uow.authorize("gdpr.manage")
-        row = _load(uow, request_id)
-        _require_open(row)
+        row = load_request(uow, request_id)
+        require_open(row)
         found = set(uow.session.scalars(select(Contact.id).where(Contact.id.in_(contacts))))
         missing = [i for i in contacts if i not in found]
         found_accounts = set(uow.session.scalars(select(Account.id).where(Account.id.in_(accounts))))
@@ -323,7 +366,7 @@ def confirm_subject(
         row.updated_at = uow.now
         uow.session.flush()
         log_step(uow, row.id, "subject_confirmed", contacts=len(contacts), accounts=len(accounts))
-        view = _view(uow.session, row)
+        view = request_view(uow.session, row)
         uow.commit()
     return view
 
@@ -336,8 +379,8 @@ def extend(uow: UnitOfWork, request_id: int, *, months: int, reason: str) -> Req
         raise ValidationFailed({"reason": "Grund der Verlängerung angeben (Komplexität, Anzahl der Anträge)"})
     with uow:
         uow.authorize("gdpr.manage")
-        row = _load(uow, request_id)
-        _require_open(row)
+        row = load_request(uow, request_id)
+        require_open(row)
         if row.extended_due_on is not None:
             raise Conflict("Die Frist wurde bereits verlängert; insgesamt sind höchstens drei Monate zulässig.")
         state = holiday_state(uow.session)
@@ -349,11 +392,17 @@ def extend(uow: UnitOfWork, request_id: int, *, months: int, reason: str) -> Req
         row.extension_reason = reason.strip()
         row.updated_at = uow.now
         uow.session.flush()
-        log_step(uow, row.id, "extended", months=months, due_on=row.extended_due_on.isoformat(), reason=row.extension_reason)
+        log_step(
+            uow, row.id, "extended", months=months, due_on=row.extended_due_on.isoformat(), reason=row.extension_reason
+        )
         uow.audit(entity="gdpr_request", entity_id=row.id, action="extended", reason=row.extension_reason)
-        uow.emit("crm.gdpr.extended", entity="gdpr_request", entity_id=row.id,
-                 payload={"months": months, "due_on": row.extended_due_on.isoformat()})
-        view = _view(uow.session, row)
+        uow.emit(
+            "crm.gdpr.extended",
+            entity="gdpr_request",
+            entity_id=row.id,
+            payload={"months": months, "due_on": row.extended_due_on.isoformat()},
+        )
+        view = request_view(uow.session, row)
         uow.commit()
     return view
 
@@ -364,8 +413,12 @@ def close_request(uow: UnitOfWork, row: GdprRequest, *, outcome: str) -> None:
     uow.session.flush()
     log_step(uow, row.id, "completed", outcome=outcome)
     uow.audit(entity="gdpr_request", entity_id=row.id, action="completed", reason=outcome)
-    uow.emit("crm.gdpr.completed", entity="gdpr_request", entity_id=row.id,
-             payload={"type": row.type, "handling_days": (uow.now - row.received_at).days})
+    uow.emit(
+        "crm.gdpr.completed",
+        entity="gdpr_request",
+        entity_id=row.id,
+        payload={"type": row.type, "handling_days": (uow.now - row.received_at).days},
+    )
 
 
 def complete(uow: UnitOfWork, request_id: int, *, outcome: str) -> RequestView:
@@ -373,13 +426,13 @@ def complete(uow: UnitOfWork, request_id: int, *, outcome: str) -> RequestView:
         raise ValidationFailed({"outcome": "Ergebnis festhalten (was wurde der Person mitgeteilt?)"})
     with uow:
         uow.authorize("gdpr.manage")
-        row = _load(uow, request_id)
-        _require_open(row)
+        row = load_request(uow, request_id)
+        require_open(row)
         require_identity(row)
         if row.type == "erasure":
             raise Conflict("Eine Löschanfrage wird mit der Löschung abgeschlossen (Schritt „Löschen“).")
         close_request(uow, row, outcome=outcome.strip())
-        view = _view(uow.session, row)
+        view = request_view(uow.session, row)
         uow.commit()
     return view
 
@@ -390,14 +443,14 @@ def reject(uow: UnitOfWork, request_id: int, *, reason: str) -> RequestView:
         raise ValidationFailed({"reason": "Ablehnungsgrund angeben; er wird der Person mitgeteilt (Art. 12 Abs. 4)"})
     with uow:
         uow.authorize("gdpr.manage")
-        row = _load(uow, request_id)
-        _require_open(row)
+        row = load_request(uow, request_id)
+        require_open(row)
         row.status, row.rejection_reason, row.closed_at, row.updated_at = "rejected", reason.strip(), uow.now, uow.now
         uow.session.flush()
         log_step(uow, row.id, "rejected", reason=row.rejection_reason)
         uow.audit(entity="gdpr_request", entity_id=row.id, action="rejected", reason=row.rejection_reason)
         uow.emit("crm.gdpr.rejected", entity="gdpr_request", entity_id=row.id, payload={"type": row.type})
-        view = _view(uow.session, row)
+        view = request_view(uow.session, row)
         uow.commit()
     return view
 
@@ -418,7 +471,7 @@ def require_subject(row: GdprRequest) -> None:
 def get_request(uow: UnitOfWork, request_id: int) -> RequestView:
     with uow:
         uow.authorize("gdpr.read")
-        return _view(uow.session, _load(uow, request_id))
+        return request_view(uow.session, load_request(uow, request_id))
 
 
 def request_log(uow: UnitOfWork, request_id: int) -> list[LogView]:
@@ -446,16 +499,35 @@ def list_requests(
         today = deadlines.received_on(uow.now)
         records = []
         for row in uow.session.scalars(query):
-            view = _view(uow.session, row)
-            records.append({
-                "id": view.id, "type": view.type, "status": view.status, "channel": view.channel,
-                "requester": view.requester_name or view.requester_email or view.requester_phone,
-                "received_at": view.received_at, "due_on": view.due_on, "extended": view.extended,
-                "days_left": (view.due_on - today).days if view.is_open else None,
-                "light": view.light(today), "assignee": view.assignee_name,
-            })
-        columns = ["id", "type", "status", "channel", "requester", "received_at", "due_on", "extended", "days_left",
-                   "light", "assignee"]
+            view = request_view(uow.session, row)
+            records.append(
+                {
+                    "id": view.id,
+                    "type": view.type,
+                    "status": view.status,
+                    "channel": view.channel,
+                    "requester": view.requester_name or view.requester_email or view.requester_phone,
+                    "received_at": view.received_at,
+                    "due_on": view.due_on,
+                    "extended": view.extended,
+                    "days_left": (view.due_on - today).days if view.is_open else None,
+                    "light": view.light(today),
+                    "assignee": view.assignee_name,
+                }
+            )
+        columns = [
+            "id",
+            "type",
+            "status",
+            "channel",
+            "requester",
+            "received_at",
+            "due_on",
+            "extended",
+            "days_left",
+            "light",
+            "assignee",
+        ]
         return pd.DataFrame(records, columns=columns)
 
 
@@ -480,15 +552,20 @@ def dashboard(uow: UnitOfWork) -> Dashboard:
         open_rows = uow.session.execute(select(due).where(GdprRequest.status.in_(OPEN_STATUSES))).scalars().all()
         lights = [deadlines.traffic_light(d, today) for d in open_rows]
         closed = uow.session.execute(
-            select(GdprRequest.status, GdprRequest.received_at, GdprRequest.closed_at, due)
-            .where(GdprRequest.status.in_(CLOSED_STATUSES))
+            select(GdprRequest.status, GdprRequest.received_at, GdprRequest.closed_at, due).where(
+                GdprRequest.status.in_(CLOSED_STATUSES)
+            )
         ).all()
         durations = [(c - r).total_seconds() / 86_400 for _, r, c, _ in closed if c is not None]
         late = sum(1 for _, _, c, d in closed if c is not None and deadlines.received_on(c) > d)
         by_type = dict(uow.session.execute(select(GdprRequest.type, func.count()).group_by(GdprRequest.type)).all())
         return Dashboard(
-            open=len(open_rows), due_soon=lights.count("yellow"), overdue=lights.count("red"),
-            completed=sum(1 for s, *_ in closed if s == "completed"), rejected=sum(1 for s, *_ in closed if s == "rejected"),
+            open=len(open_rows),
+            due_soon=lights.count("yellow"),
+            overdue=lights.count("red"),
+            completed=sum(1 for s, *_ in closed if s == "completed"),
+            rejected=sum(1 for s, *_ in closed if s == "rejected"),
             average_handling_days=round(sum(durations) / len(durations), 1) if durations else None,
-            by_type=by_type, closed_late=late,
+            by_type=by_type,
+            closed_late=late,
         )

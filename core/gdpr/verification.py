@@ -13,10 +13,30 @@ import hmac
 import json
 import mmap
 import os
+import shutil
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import JSON, Column, Connection, Engine, String, Table, Text, cast, func, literal, or_, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Engine,
+    String,
+    Table,
+    Text,
+    and_,
+    any_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,7 +45,9 @@ from core.gdpr.registry import SubjectRef
 from core.settings import get_settings
 from db.base import Base
 from db.fulltext import SEARCH_SPECS
-from db.models import Address, Contact
+from core.digests import phone_digest
+from core.search import contains, like_pattern
+from db.models import Account, Address, AuditEntry, Contact, OutboxEvent
 
 MIN_PROBE_LENGTH = 4
 
@@ -53,7 +75,9 @@ class ProbeValue:
         return hmac.new(key, self.value.lower().encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
-def _distinct(session: Session, column: ColumnElement[str], value: str, subject_ids: Sequence[int], id_column: ColumnElement[int]) -> bool:
+def _distinct(
+    session: Session, column: ColumnElement[str], value: str, subject_ids: Sequence[int], id_column: ColumnElement[int]
+) -> bool:
     """No record outside the person's own holds this value in this column."""
     other = session.scalar(select(literal(1)).where(column == value, id_column.not_in(subject_ids)).limit(1))
     return other is None
@@ -82,7 +106,11 @@ def collect_probes(session: Session, subject: SubjectRef) -> list[ProbeValue]:
     ).all()
     own_addresses = [a for a, *_ in streets]
     for _id, street, number in streets:
-        if street and len(street) >= MIN_PROBE_LENGTH and _distinct(session, Address.street, street, own_addresses, Address.id):
+        if (
+            street
+            and len(street) >= MIN_PROBE_LENGTH
+            and _distinct(session, Address.street, street, own_addresses, Address.id)
+        ):
             probes.append(ProbeValue("Anschrift", f"{street} {number}".strip() if number else street))
             probes.append(ProbeValue("Anschrift", street))
     unique: dict[str, ProbeValue] = {}
@@ -99,9 +127,30 @@ def _text_columns(table: Table) -> list[Column]:
     return [c for c in table.columns if isinstance(c.type, (String, Text, JSON))]
 
 
-def _matches(column: Column, probe: ProbeValue) -> ColumnElement[bool]:
-    as_text = func.lower(cast(column, Text))
-    return or_(*[as_text.contains(v.lower(), autoescape=True) for v in probe.variants()])
+def _lowered_forms(probe: ProbeValue) -> list[str]:
+    return list(dict.fromkeys(v.lower() for v in probe.variants()))
+
+
+def _matches(text_value: ColumnElement[str], probe: ProbeValue) -> ColumnElement[bool]:
+    return or_(*[text_value.contains(form, autoescape=True) for form in _lowered_forms(probe)])
+
+
+def _matches_any(session: Session, text_value: ColumnElement[str], probes: Sequence[ProbeValue]) -> ColumnElement[bool]:
+    """Any probe in the text. PostgreSQL evaluates `LIKE ANY (array)` on the expression once; OR-ed LIKEs would
+    lower-case the whole row again for every pattern."""
+    forms = sorted({form for p in probes for form in _lowered_forms(p)})
+    if session.get_bind().dialect.name == "postgresql":
+        patterns = [like_pattern(form) for form in forms]
+        return text_value.like(any_(postgresql.array(patterns)))  # backslash is PostgreSQL's default LIKE escape
+    return or_(*[text_value.contains(form, autoescape=True) for form in forms])
+
+
+def _row_text(columns: Sequence[Column]) -> ColumnElement[str]:
+    """All text columns of a row as one lower-case string (unit separator between them): one pass per row."""
+    parts: ColumnElement[str] = func.coalesce(cast(columns[0], Text), "")
+    for column in columns[1:]:
+        parts = parts + "\x1f" + func.coalesce(cast(column, Text), "")
+    return func.lower(parts)
 
 
 @dataclass
@@ -112,27 +161,98 @@ class DatabaseSearch:
     probe_hits: dict[str, int] = field(default_factory=dict)  # probe value → rows
 
 
-def search_database(session: Session, probes: Sequence[ProbeValue], tables: Iterable[Table] | None = None) -> DatabaseSearch:
-    """Count, per text column of every table, the rows holding any probe (one scan per table)."""
+def search_database(
+    session: Session,
+    probes: Sequence[ProbeValue],
+    tables: Iterable[Table] | None = None,
+    rows: dict[str, ColumnElement[bool]] | None = None,
+) -> DatabaseSearch:
+    """Every text column of every table (or, with `rows`, only the rows each condition selects): one scan per table
+    over the row's joined text; a table with a hit is searched again column by column to name the residue."""
     result = DatabaseSearch()
     if not probes:
         return result
     for table in Base.metadata.sorted_tables if tables is None else tables:
         columns = _text_columns(table)
-        if not columns:
+        if not columns or (rows is not None and table.name not in rows):
             continue
+        where = rows[table.name] if rows is not None else true()
         result.tables += 1
         result.columns += len(columns)
-        pairs = [(c, p) for c in columns for p in probes]
-        counts = session.execute(
-            select(*[func.count().filter(_matches(c, p)) for c, p in pairs]).select_from(table)
-        ).one()
-        for (column, probe), count in zip(pairs, counts):
-            if count:
-                name = f"{table.name}.{column.name}"
-                result.hits[name] = result.hits.get(name, 0) + count
-                result.probe_hits[probe.value] = result.probe_hits.get(probe.value, 0) + count
+        found = session.scalar(
+            select(func.count()).select_from(table).where(where, _matches_any(session, _row_text(columns), probes))
+        )
+        if found:
+            _locate_hits(session, table, columns, probes, result, where)
     return result
+
+
+def subject_rows(subject: SubjectRef) -> dict[str, ColumnElement[bool]]:
+    """Per table, the rows that were about the person or may name them (registry locators and mentions, and the
+    log and events of their records by id): where copies would be if the erasure had missed any."""
+    from core.gdpr.registry import datasets
+
+    conditions: dict[str, list[ColumnElement[bool]]] = {}
+    for dataset in datasets():
+        for locator in (dataset.locate, dataset.mentions):
+            condition = locator(subject) if locator is not None else None
+            if condition is not None:
+                conditions.setdefault(dataset.table.name, []).append(condition)
+    for model in (OutboxEvent, AuditEntry):
+        by_id = or_(
+            and_(model.entity == "contact", model.entity_id.in_(subject.contact_keys)),
+            and_(model.entity == "account", model.entity_id.in_(subject.account_keys)),
+        )
+        conditions.setdefault(model.__tablename__, []).append(by_id)
+    return {name: or_(*parts) for name, parts in conditions.items()}
+
+
+def search_identifiers(session: Session, probes: Sequence[ProbeValue]) -> dict[str, int]:
+    """Index-backed lookups of the person's identifiers among the remaining people and companies (search indexes on
+    names and e-mail, match keys and keyed hashes of phones)."""
+    hits: dict[str, int] = {}
+    for probe in probes:
+        lookups = [("contacts", Contact, contains(session, Contact, probe.value)),
+                   ("accounts", Account, contains(session, Account, probe.value))]
+        e164 = phone_e164(probe.value) if probe.kind == "Telefon" else None
+        if e164:
+            digest = phone_digest(e164)
+            lookups.append(("contacts", Contact, or_(Contact.match_phone == e164, Contact.phone_digest == digest,
+                                                     Contact.mobile_digest == digest)))
+            lookups.append(("accounts", Account, Account.match_phone == e164))
+        for name, model, condition in lookups:
+            count = session.scalar(select(func.count()).select_from(model).where(condition)) or 0
+            if count:
+                key = f"{name}: {probe.masked()}"
+                hits[key] = hits.get(key, 0) + count
+    return hits
+
+
+def file_coverage() -> DatabaseSearch:
+    """What a clean scan of the SQLite file covers: every text column of every table (no query needed)."""
+    tables = [t for t in Base.metadata.sorted_tables if _text_columns(t)]
+    return DatabaseSearch(tables=len(tables), columns=sum(len(_text_columns(t)) for t in tables))
+
+
+def _locate_hits(
+    session: Session,
+    table: Table,
+    columns: Sequence[Column],
+    probes: Sequence[ProbeValue],
+    result: DatabaseSearch,
+    where: ColumnElement[bool],
+) -> None:
+    """Rows per column holding any probe, and rows per probe (for the certificate's table of identifiers)."""
+    lowered = {column.name: func.lower(cast(column, Text)) for column in columns}
+    by_column = [func.count().filter(_matches_any(session, lowered[c.name], probes)) for c in columns]
+    by_probe = [func.count().filter(or_(*[_matches(lowered[c.name], p) for c in columns])) for p in probes]
+    counts = session.execute(select(*by_column, *by_probe).select_from(table).where(where)).one()
+    for column, count in zip(columns, counts[: len(columns)]):
+        if count:
+            result.hits[f"{table.name}.{column.name}"] = count
+    for probe, count in zip(probes, counts[len(columns) :]):
+        if count:
+            result.probe_hits[probe.value] = result.probe_hits.get(probe.value, 0) + count
 
 
 # --- full-text indexes ----------------------------------------------------------------------------------
@@ -180,18 +300,34 @@ def scan_sqlite_files(bind: Engine | Connection, probes: Sequence[ProbeValue]) -
     with bind.engine.connect() as connection:
         busy, _log, _done = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
     scan = FileScan(checkpoint_busy=bool(busy))
-    needles = {p.value: [v.encode("utf-8") for v in p.variants()] for p in probes}
     for name in (path, f"{path}-wal"):
-        if not os.path.exists(name) or os.path.getsize(name) == 0:
-            if os.path.exists(name):
-                scan.files.append(os.path.basename(name))
+        if not os.path.exists(name):
             continue
         scan.files.append(os.path.basename(name))
-        with open(name, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            scan.bytes += len(data)
-            for value, forms in needles.items():
-                count = sum(data.find(form) >= 0 for form in forms)
-                if count:
-                    scan.probe_hits[value] = scan.probe_hits.get(value, 0) + count
+        scan.bytes += os.path.getsize(name)
+        if os.path.getsize(name) == 0:
+            continue
+        found = [match.lower() for match in _find_in_file(name, probes)]
+        for probe in probes:
+            count = sum(1 for match in found if any(form.encode("utf-8") in match for form in _lowered_forms(probe)))
+            if count:
+                scan.probe_hits[probe.value] = scan.probe_hits.get(probe.value, 0) + count
     return scan
 
+
+def _find_in_file(path: str, probes: Sequence[ProbeValue]) -> list[bytes]:
+    """The occurrences of any probe form (as written, lower case, JSON-escaped) in the raw bytes.
+
+    GNU grep searches many fixed strings in one pass (about 1 GB/s); the needles go in on stdin, never on disk or
+    in the process list. Without grep, a slower search per needle in a memory map."""
+    needles = sorted({form.encode("utf-8") for p in probes for form in p.variants() if "\n" not in form})
+    grep = shutil.which("grep")
+    if grep is not None:
+        done = subprocess.run(
+            [grep, "-a", "-o", "-F", "-f", "-", path],
+            input=b"\n".join(needles), capture_output=True, env={"LC_ALL": "C"}, check=False,
+        )
+        if done.returncode in (0, 1):
+            return [line for line in done.stdout.split(b"\n") if line]
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return [needle for needle in needles if data.find(needle) >= 0]

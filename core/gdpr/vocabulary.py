@@ -84,7 +84,10 @@ ERASURE_ACTIONS: dict[str, tuple[str, str]] = {
     "scrub": ("Personenbezogene Felder in Kopien schwärzen", "Redact copies"),
     "keep": ("Bleibt (Nachweis der Anfrage, verschlüsselt)", "Kept (request proof, encrypted)"),
     "employee": ("Beschäftigtendaten: eigener Löschprozess beim Ausscheiden", "Employee data: own deletion process"),
-    "blocklist": ("Sperrliste: nur die verschlüsselte Prüfsumme bleibt, damit nie wieder Werbung kommt", "Blocklist (keyed hash only)"),
+    "blocklist": (
+        "Sperrliste: nur die verschlüsselte Prüfsumme bleibt, damit nie wieder Werbung kommt",
+        "Blocklist (keyed hash only)",
+    ),
     "none": ("Keine Daten über Betroffene", "No data about data subjects"),
 }
 

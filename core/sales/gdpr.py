@@ -40,72 +40,277 @@ def _opportunity_texts(s: SubjectRef) -> ColumnElement[bool]:
         text_contains(Opportunity.description, s),
         text_contains(Opportunity.close_reason_text, s),
     )
-    return or_(Opportunity.account_id.in_(s.account_ids), and_(Opportunity.account_id.in_(s.related_account_ids), mentions))
+    return or_(
+        Opportunity.account_id.in_(s.account_ids), and_(Opportunity.account_id.in_(s.related_account_ids), mentions)
+    )
 
 
 def _employer_rows(model: Any) -> Locator:
     return lambda s: model.account_id.in_(s.related_account_ids)
 
 
-register_dataset(DataSet(
-    key="opportunities", model=Opportunity, audit_entity="opportunity", mentions=_employer_rows(Opportunity), label_de="Verkaufschancen", label_en="Opportunities", module="Vertrieb",
-    purpose=SALES_PURPOSE, legal_basis=SALES_BASIS, retention=CRM_RETENTION, recipients=CRM_RECIPIENTS,
-    source=SALES_SOURCE, erasure="anonymise",
-    non_personal=frozenset({"id", "external_id", "name", "account_id", "owner_id", "pipeline_id", "stage_id", "status",
-                            "amount", "currency", "probability_override", "forecast_category_override",
-                            "expected_close_date", "closed_date", "lead_source", "campaign", "competitor",
-                            "won_reason_id", "lost_reason_id", "stage_entered_at", "created_at", "updated_at", "version"}),
-    locate=_opportunity_texts,
-))
-register_dataset(DataSet(
-    key="opportunity_contacts", model=OpportunityContact, audit_entity="opportunity_contact", label_de="Rollen in Verkaufschancen",
-    label_en="Opportunity contact roles", module="Vertrieb", purpose=SALES_PURPOSE, legal_basis=SALES_BASIS,
-    retention=CRM_RETENTION, recipients=CRM_RECIPIENTS, source=SALES_SOURCE, erasure="delete",
-    non_personal=frozenset({"id", "opportunity_id", "contact_id", "role", "is_primary", "created_at", "updated_at", "version"}),
-    locate=lambda s: OpportunityContact.contact_id.in_(s.contact_ids),
-))
-register_dataset(DataSet(
-    key="quotes", model=Quote, audit_entity="quote", mentions=_employer_rows(Quote), label_de="Angebote", label_en="Quotes", module="Vertrieb", purpose=SALES_PURPOSE,
-    legal_basis=SALES_BASIS + "; Art. 6 Abs. 1 lit. c (handels- und steuerrechtliche Aufbewahrung)",
-    retention="6 Jahre ab Ende des Kalenderjahres (Handelsbriefe, § 257 HGB, § 147 AO)", recipients=CRM_RECIPIENTS,
-    source=SALES_SOURCE, erasure="retain", retention_rule=QUOTE_RETENTION, unlink={"contact_id": None},
-    non_personal=frozenset({"id", "number", "opportunity_id", "account_id", "contact_id", "status", "is_primary",
-                            "quote_date", "valid_until", "currency", "discount_percent", "net_total", "vat_total",
-                            "gross_total", "terms", "sent_at", "decided_at", "created_at", "updated_at", "version"}),
-    locate=lambda s: or_(Quote.contact_id.in_(s.contact_ids), Quote.account_id.in_(s.account_ids)),
-))
-register_dataset(DataSet(
-    key="sales_orders", model=SalesOrder, audit_entity="sales_order", mentions=_employer_rows(SalesOrder), label_de="Aufträge", label_en="Orders", module="Vertrieb",
-    purpose=SALES_PURPOSE, legal_basis=SALES_BASIS + "; Art. 6 Abs. 1 lit. c (handels- und steuerrechtliche Aufbewahrung)",
-    retention="8 Jahre ab Ende des Kalenderjahres (Buchungsbelege, § 257 HGB, § 147 AO)", recipients=CRM_RECIPIENTS
-    + "; Steuerberatung und Finanzbehörden im Rahmen der Außenprüfung", source=SALES_SOURCE, erasure="retain",
-    retention_rule=ORDER_RETENTION, unlink={"contact_id": None},
-    non_personal=frozenset({"id", "number", "quote_id", "opportunity_id", "account_id", "contact_id", "status",
-                            "order_date", "currency", "net_total", "vat_total", "gross_total", "lines", "cancelled_at",
-                            "created_at", "updated_at", "version"}),
-    locate=lambda s: or_(SalesOrder.contact_id.in_(s.contact_ids), SalesOrder.account_id.in_(s.account_ids)),
-))
+register_dataset(
+    DataSet(
+        key="opportunities",
+        model=Opportunity,
+        audit_entity="opportunity",
+        mentions=_employer_rows(Opportunity),
+        label_de="Verkaufschancen",
+        label_en="Opportunities",
+        module="Vertrieb",
+        purpose=SALES_PURPOSE,
+        legal_basis=SALES_BASIS,
+        retention=CRM_RETENTION,
+        recipients=CRM_RECIPIENTS,
+        source=SALES_SOURCE,
+        erasure="anonymise",
+        non_personal=frozenset(
+            {
+                "id",
+                "external_id",
+                "name",
+                "account_id",
+                "owner_id",
+                "pipeline_id",
+                "stage_id",
+                "status",
+                "amount",
+                "currency",
+                "probability_override",
+                "forecast_category_override",
+                "expected_close_date",
+                "closed_date",
+                "lead_source",
+                "campaign",
+                "competitor",
+                "won_reason_id",
+                "lost_reason_id",
+                "stage_entered_at",
+                "created_at",
+                "updated_at",
+                "version",
+            }
+        ),
+        locate=_opportunity_texts,
+    )
+)
+register_dataset(
+    DataSet(
+        key="opportunity_contacts",
+        model=OpportunityContact,
+        audit_entity="opportunity_contact",
+        label_de="Rollen in Verkaufschancen",
+        label_en="Opportunity contact roles",
+        module="Vertrieb",
+        purpose=SALES_PURPOSE,
+        legal_basis=SALES_BASIS,
+        retention=CRM_RETENTION,
+        recipients=CRM_RECIPIENTS,
+        source=SALES_SOURCE,
+        erasure="delete",
+        non_personal=frozenset(
+            {"id", "opportunity_id", "contact_id", "role", "is_primary", "created_at", "updated_at", "version"}
+        ),
+        locate=lambda s: OpportunityContact.contact_id.in_(s.contact_ids),
+    )
+)
+register_dataset(
+    DataSet(
+        key="quotes",
+        model=Quote,
+        audit_entity="quote",
+        mentions=_employer_rows(Quote),
+        label_de="Angebote",
+        label_en="Quotes",
+        module="Vertrieb",
+        purpose=SALES_PURPOSE,
+        legal_basis=SALES_BASIS + "; Art. 6 Abs. 1 lit. c (handels- und steuerrechtliche Aufbewahrung)",
+        retention="6 Jahre ab Ende des Kalenderjahres (Handelsbriefe, § 257 HGB, § 147 AO)",
+        recipients=CRM_RECIPIENTS,
+        source=SALES_SOURCE,
+        erasure="retain",
+        retention_rule=QUOTE_RETENTION,
+        unlink={"contact_id": None},
+        non_personal=frozenset(
+            {
+                "id",
+                "number",
+                "opportunity_id",
+                "account_id",
+                "contact_id",
+                "status",
+                "is_primary",
+                "quote_date",
+                "valid_until",
+                "currency",
+                "discount_percent",
+                "net_total",
+                "vat_total",
+                "gross_total",
+                "terms",
+                "sent_at",
+                "decided_at",
+                "created_at",
+                "updated_at",
+                "version",
+            }
+        ),
+        locate=lambda s: or_(Quote.contact_id.in_(s.contact_ids), Quote.account_id.in_(s.account_ids)),
+    )
+)
+register_dataset(
+    DataSet(
+        key="sales_orders",
+        model=SalesOrder,
+        audit_entity="sales_order",
+        mentions=_employer_rows(SalesOrder),
+        label_de="Aufträge",
+        label_en="Orders",
+        module="Vertrieb",
+        purpose=SALES_PURPOSE,
+        legal_basis=SALES_BASIS + "; Art. 6 Abs. 1 lit. c (handels- und steuerrechtliche Aufbewahrung)",
+        retention="8 Jahre ab Ende des Kalenderjahres (Buchungsbelege, § 257 HGB, § 147 AO)",
+        recipients=CRM_RECIPIENTS + "; Steuerberatung und Finanzbehörden im Rahmen der Außenprüfung",
+        source=SALES_SOURCE,
+        erasure="retain",
+        retention_rule=ORDER_RETENTION,
+        unlink={"contact_id": None},
+        non_personal=frozenset(
+            {
+                "id",
+                "number",
+                "quote_id",
+                "opportunity_id",
+                "account_id",
+                "contact_id",
+                "status",
+                "order_date",
+                "currency",
+                "net_total",
+                "vat_total",
+                "gross_total",
+                "lines",
+                "cancelled_at",
+                "created_at",
+                "updated_at",
+                "version",
+            }
+        ),
+        locate=lambda s: or_(SalesOrder.contact_id.in_(s.contact_ids), SalesOrder.account_id.in_(s.account_ids)),
+    )
+)
 
 for _model, _key, _de, _en, _non_personal in (
-    (Pipeline, "pipelines", "Pipelines", "Pipelines", {"id", "name", "position", "is_default", "is_active", "created_at", "updated_at", "version"}),
-    (PipelineStage, "pipeline_stages", "Phasen", "Stages",
-     {"id", "pipeline_id", "name", "position", "kind", "probability", "forecast_category", "stale_after_days",
-      "created_at", "updated_at", "version"}),
-    (DealReason, "deal_reasons", "Gewinn- und Verlustgründe", "Deal reasons",
-     {"id", "kind", "label", "position", "needs_text", "is_active", "created_at", "updated_at", "version"}),
-    (OpportunityStageEvent, "opportunity_stage_events", "Phasenverlauf", "Stage history",
-     {"id", "opportunity_id", "pipeline_id", "kind", "from_stage_id", "to_stage_id", "occurred_at", "amount",
-      "currency", "probability", "expected_close_date", "actor_id"}),
-    (Product, "products", "Produkte", "Products",
-     {"id", "sku", "name", "description", "unit", "unit_price", "vat_rate", "is_active", "created_at", "updated_at", "version"}),
-    (QuoteLine, "quote_lines", "Angebotspositionen", "Quote lines",
-     {"id", "quote_id", "position", "product_id", "description", "quantity", "unit", "unit_price", "discount_percent",
-      "vat_rate", "net_amount"}),
-    (SavedView, "saved_views", "Gespeicherte Ansichten", "Saved views",
-     {"id", "user_id", "page", "name", "state", "is_default", "created_at", "updated_at", "version"}),
+    (
+        Pipeline,
+        "pipelines",
+        "Pipelines",
+        "Pipelines",
+        {"id", "name", "position", "is_default", "is_active", "created_at", "updated_at", "version"},
+    ),
+    (
+        PipelineStage,
+        "pipeline_stages",
+        "Phasen",
+        "Stages",
+        {
+            "id",
+            "pipeline_id",
+            "name",
+            "position",
+            "kind",
+            "probability",
+            "forecast_category",
+            "stale_after_days",
+            "created_at",
+            "updated_at",
+            "version",
+        },
+    ),
+    (
+        DealReason,
+        "deal_reasons",
+        "Gewinn- und Verlustgründe",
+        "Deal reasons",
+        {"id", "kind", "label", "position", "needs_text", "is_active", "created_at", "updated_at", "version"},
+    ),
+    (
+        OpportunityStageEvent,
+        "opportunity_stage_events",
+        "Phasenverlauf",
+        "Stage history",
+        {
+            "id",
+            "opportunity_id",
+            "pipeline_id",
+            "kind",
+            "from_stage_id",
+            "to_stage_id",
+            "occurred_at",
+            "amount",
+            "currency",
+            "probability",
+            "expected_close_date",
+            "actor_id",
+        },
+    ),
+    (
+        Product,
+        "products",
+        "Produkte",
+        "Products",
+        {
+            "id",
+            "sku",
+            "name",
+            "description",
+            "unit",
+            "unit_price",
+            "vat_rate",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "version",
+        },
+    ),
+    (
+        QuoteLine,
+        "quote_lines",
+        "Angebotspositionen",
+        "Quote lines",
+        {
+            "id",
+            "quote_id",
+            "position",
+            "product_id",
+            "description",
+            "quantity",
+            "unit",
+            "unit_price",
+            "discount_percent",
+            "vat_rate",
+            "net_amount",
+        },
+    ),
+    (
+        SavedView,
+        "saved_views",
+        "Gespeicherte Ansichten",
+        "Saved views",
+        {"id", "user_id", "page", "name", "state", "is_default", "created_at", "updated_at", "version"},
+    ),
 ):
-    register_dataset(DataSet(
-        key=_key, model=_model, label_de=_de, label_en=_en, module="Vertrieb", purpose=SALES_PURPOSE,
-        legal_basis=TECH_BASIS, retention="Keine personenbezogenen Daten", erasure="none",
-        non_personal=frozenset(_non_personal),
-    ))
+    register_dataset(
+        DataSet(
+            key=_key,
+            model=_model,
+            label_de=_de,
+            label_en=_en,
+            module="Vertrieb",
+            purpose=SALES_PURPOSE,
+            legal_basis=TECH_BASIS,
+            retention="Keine personenbezogenen Daten",
+            erasure="none",
+            non_personal=frozenset(_non_personal),
+        )
+    )

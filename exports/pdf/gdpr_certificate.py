@@ -145,6 +145,7 @@ def _verification(cert: Certificate) -> list[Flowable]:
     else:
         story.append(paragraph("Keine Suchbegriffe."))
     searched: list[tuple[str, Any]] = [
+        *([("Umfang", cert.scope)] if cert.scope else []),
         ("Datenbank", f"{count(cert.tables_searched)} Tabellen, {count(cert.columns_searched)} Spalten durchsucht"),
         ("Dateien", f"{count(len(cert.files_scanned))} Dateien, {byte_size(cert.bytes_scanned)} durchsucht"),
         ("Volltextindizes", ", ".join(cert.full_text_indexes) or "keine"),

@@ -28,6 +28,7 @@ from exports.pdf.gdpr_access import (
     text,
 )
 
+
 def _sort_key(value: str) -> str:
     """German dictionary order (DIN 5007-1): Ä sorts as A."""
     return "".join(ch for ch in unicodedata.normalize("NFD", value.casefold()) if not unicodedata.combining(ch))

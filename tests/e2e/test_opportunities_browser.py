@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from core.subject_keys import decrypt
 from tests.e2e.conftest import Servers
 from tests.e2e.test_browser import expect_no_exception, heading, idle, log_in, open_from_sidebar, shot
 
@@ -33,17 +34,21 @@ def deal_id(servers: Servers, name: str) -> int:
 
 
 def trail(servers: Servers, opportunity_id: int) -> tuple[list[tuple[str, str | None, str | None]], list[str]]:
-    """(action, field, new value) of the deal's audit entries and the names of its events, oldest first."""
+    """(action, field, new value) of the deal's audit entries and the names of its events, oldest first.
+
+    Free-text values (next step, description) are stored encrypted with their field's key: shown decrypted."""
     with database(servers) as db:
         audit = db.execute(
-            "SELECT action, field, new_value FROM audit_entries WHERE entity = 'opportunity' AND entity_id = ? ORDER BY id",
+            "SELECT action, field, new_value, person_keys.key FROM audit_entries "
+            "LEFT JOIN person_keys ON person_keys.id = audit_entries.subject_key_id "
+            "WHERE entity = 'opportunity' AND entity_id = ? ORDER BY audit_entries.id",
             (str(opportunity_id),),
         ).fetchall()
         events = db.execute(
             "SELECT name FROM outbox_events WHERE entity = 'opportunity' AND entity_id = ? ORDER BY id",
             (str(opportunity_id),),
         ).fetchall()
-    return [tuple(row) for row in audit], [name for (name,) in events]
+    return [(action, field, decrypt(key, value)) for action, field, value, key in audit], [name for (name,) in events]
 
 
 def facet(page: Page, label: str) -> Locator:

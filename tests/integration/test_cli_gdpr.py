@@ -145,7 +145,7 @@ def test_erase_removes_the_person_verifies_and_keeps_the_certificate(database: B
     request_id = new_request(cli, "--type", "erasure", "--email", email, "--name", "Egon Weg",
                              "--identity-verified-by", "Dr. Neumann")
 
-    result = cli("gdpr", "erase", "--request-id", str(request_id))
+    result = cli("gdpr", "erase", "--request-id", str(request_id), "--full-sweep")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Anfrage {request_id}: Löschung ausgeführt." in result.stdout
     assert "  Kontakte: 1" in result.stdout

@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,8 +76,9 @@ class World:
     def uow(self, actor: Actor | None = None) -> UnitOfWork:
         return UnitOfWork(self.factory, actor=actor or self.officer, clock=self.clock)
 
-    def request(self, type: str = "access", *, verified: bool = True, contact_ids: list[int] | None = None,
-                **values: object) -> int:
+    def request(
+        self, type: str = "access", *, verified: bool = True, contact_ids: list[int] | None = None, **values: object
+    ) -> int:
         data = {"requester_name": "Xaveria Quellenbrink", "requester_email": EMAIL} | values
         view = receive_request(self.uow(), type=type, channel="email", **data)  # type: ignore[arg-type]
         if verified:
@@ -92,7 +94,9 @@ class World:
 
 @pytest.fixture
 def w(factory: sessionmaker[Session], clock: FrozenClock) -> World:
-    return World(factory, clock, make_user(factory, Role.COMPLIANCE, display_name="Clara Compliance", clock=clock).actor())
+    return World(
+        factory, clock, make_user(factory, Role.COMPLIANCE, display_name="Clara Compliance", clock=clock).actor()
+    )
 
 
 @dataclass(frozen=True)
@@ -108,23 +112,48 @@ def rich_person(w: World) -> Person:
     """A contact with a company, a deal role, a quote and an order, consent, a DOI mail, an address and history."""
     admin = make_user(w.factory, Role.ADMIN, clock=w.clock).actor()
     account = make_account(w.factory, admin, clock=w.clock, name="Beispiel Kunde GmbH")
-    contact = make_contact(w.factory, admin, clock=w.clock, first_name="Xaveria", last_name="Quellenbrink",
-                           email=EMAIL, phone="+49 221 9876543", mobile="+49 171 5550123", account_id=account.id,
-                           postcode="50667", city="Köln")
+    contact = make_contact(
+        w.factory,
+        admin,
+        clock=w.clock,
+        first_name="Xaveria",
+        last_name="Quellenbrink",
+        email=EMAIL,
+        phone="+49 221 9876543",
+        mobile="+49 171 5550123",
+        account_id=account.id,
+        postcode="50667",
+        city="Köln",
+    )
     uow = UnitOfWork(w.factory, actor=admin, clock=w.clock)
     update_contact(uow, contact.id, {"job_title": "Einkaufsleiterin"}, expected_version=contact.version)
-    add_address(uow, owner=("contact", contact.id),
-                values={"type": "post", "street": "Zypressenweg", "house_number": "17a", "postcode": "50667", "city": "Köln"})
-    opportunity = make_opportunity(w.factory, admin, clock=w.clock, account_id=account.id,
-                                   next_step="Rückruf bei Xaveria Quellenbrink am Montag")
+    add_address(
+        uow,
+        owner=("contact", contact.id),
+        values={"type": "post", "street": "Zypressenweg", "house_number": "17a", "postcode": "50667", "city": "Köln"},
+    )
+    opportunity = make_opportunity(
+        w.factory, admin, clock=w.clock, account_id=account.id, next_step="Rückruf bei Xaveria Quellenbrink am Montag"
+    )
     add_contact_role(uow, opportunity.id, contact_id=contact.id, role="Entscheider", is_primary=True)
     quote = create_quote(uow, opportunity_id=opportunity.id)
-    quote = add_line(uow, quote.id, {"description": "Wartung", "quantity": "1", "unit_price": "1000", "vat_rate": "19"},
-                     expected_version=quote.version)
+    quote = add_line(
+        uow,
+        quote.id,
+        {"description": "Wartung", "quantity": "1", "unit_price": "1000", "vat_rate": "19"},
+        expected_version=quote.version,
+    )
     quote = send_quote(uow, quote.id, expected_version=quote.version)
     order = accept_quote(uow, quote.id, expected_version=quote.version)
-    grant_consent(uow, contact_id=contact.id, channel="email", purpose="newsletter", source="sales",
-                  evidence="Unterschriebenes Formular vom 20.11.", ip="203.0.113.7")
+    grant_consent(
+        uow,
+        contact_id=contact.id,
+        channel="email",
+        purpose="newsletter",
+        source="sales",
+        evidence="Unterschriebenes Formular vom 20.11.",
+        ip="203.0.113.7",
+    )
     request_doi(uow, contact_id=contact.id, purpose="produktinformationen", source="sales")
     return Person(contact.id, account.id, opportunity.id, quote.id, order.id)
 
@@ -134,13 +163,20 @@ def rich_person(w: World) -> Person:
 
 def test_a_request_gets_its_deadline_and_every_step_is_in_the_chained_log(w: World) -> None:
     received = dt.datetime(2026, 1, 31, 10, 0, tzinfo=dt.timezone.utc)
-    view = receive_request(w.uow(), type="access", channel="letter", requester_name="Xaveria Quellenbrink",
-                           requester_email=EMAIL, received_at=received)
+    view = receive_request(
+        w.uow(),
+        type="access",
+        channel="letter",
+        requester_name="Xaveria Quellenbrink",
+        requester_email=EMAIL,
+        received_at=received,
+    )
     assert view.status == "received" and view.due_on == dt.date(2026, 3, 2)  # 28 Feb 2026 is a Saturday
     assert view.requester_email == EMAIL
 
-    view = record_identity(w.uow(), view.id, method="id_document", result="doubtful",
-                           note="Adresse weicht ab; Ausweiskopie angefordert")
+    view = record_identity(
+        w.uow(), view.id, method="id_document", result="doubtful", note="Adresse weicht ab; Ausweiskopie angefordert"
+    )
     assert view.status == "identity_check"
     view = record_identity(w.uow(), view.id, method="callback", result="confirmed")
     assert view.status == "in_progress" and view.identity_checked_by == w.officer.name
@@ -148,7 +184,11 @@ def test_a_request_gets_its_deadline_and_every_step_is_in_the_chained_log(w: Wor
     assert view.status == "completed" and view.closed_at is not None
 
     assert [s.action for s in request_log(w.uow(), view.id)] == [
-        "received", "identity_checked", "identity_checked", "completed"]
+        "received",
+        "identity_checked",
+        "identity_checked",
+        "completed",
+    ]
     with w.factory() as session:
         assert verify_log(session).ok
         stored = session.get(GdprRequest, view.id)
@@ -159,8 +199,13 @@ def test_a_request_gets_its_deadline_and_every_step_is_in_the_chained_log(w: Wor
 
 def _events(w: World, request_id: int) -> list[OutboxEvent]:
     with w.factory() as session:
-        return list(session.scalars(select(OutboxEvent).where(
-            OutboxEvent.entity == "gdpr_request", OutboxEvent.entity_id == str(request_id)).order_by(OutboxEvent.id)))
+        return list(
+            session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.entity == "gdpr_request", OutboxEvent.entity_id == str(request_id))
+                .order_by(OutboxEvent.id)
+            )
+        )
 
 
 def test_the_request_log_rejects_changes_and_verification_names_a_tampered_entry(w: World) -> None:
@@ -240,8 +285,7 @@ def test_list_and_dashboard_show_traffic_lights_and_handling_time(w: World) -> N
 
 def test_the_person_is_found_by_email_phone_and_fuzzy_name(w: World) -> None:
     person = rich_person(w)
-    make_contact(w.factory, SYSTEM, clock=w.clock,
-                 first_name="Xaver", last_name="Müller", email="x.mueller@example.de")
+    make_contact(w.factory, SYSTEM, clock=w.clock, first_name="Xaver", last_name="Müller", email="x.mueller@example.de")
 
     by_email = find_candidates(w.uow(), email="  XAVERIA.quellenbrink+crm@Kunde-Beispiel.de ")
     assert [(c.kind, c.id, c.matched_on) for c in by_email][:1] == [("contact", person.contact_id, ("E-Mail",))]
@@ -257,8 +301,19 @@ def test_discovery_groups_every_module_with_its_legal_ground(w: World) -> None:
     person = rich_person(w)
     found = discover(w.uow(), contact_ids=[person.contact_id])
     keys = {g.key for g in found.groups}
-    assert {"contacts", "addresses", "opportunity_contacts", "opportunities", "quotes", "sales_orders",
-            "consent_entries", "doi_requests", "email_messages", "audit_entries", "outbox_events"} <= keys
+    assert {
+        "contacts",
+        "addresses",
+        "opportunity_contacts",
+        "opportunities",
+        "quotes",
+        "sales_orders",
+        "consent_entries",
+        "doi_requests",
+        "email_messages",
+        "audit_entries",
+        "outbox_events",
+    } <= keys
     consent = found.group("consent_entries")
     assert consent is not None and "Art. 7" in consent.purpose and consent.rows[0]["ip"] == "203.0.113.7"
     orders = found.group("sales_orders")
@@ -281,7 +336,10 @@ def test_the_access_package_holds_every_discovered_record_and_validates(w: World
         assert len(data["records"][group.key]) == group.count, group.key
         assert f"{group.key}.csv" in archive.namelist()
     assert data["records"]["contacts"][0]["email"] == EMAIL
-    assert "auskunft.pdf" in archive.namelist()
+    assert data["records"]["gdpr_requests"][0]["requester_email"] == EMAIL, "decrypted with the request's key"
+    report = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(archive.read("auskunft.pdf"))).pages)
+    for expected in ("Art. 15", "Zwecke", "Empfänger", "Beschwerde", "Quellenbrink", "Entscheider"):
+        assert expected in report, expected
     assert [s.action for s in request_log(w.uow(), request_id)][-1] == "document_access"
     documents = list_documents(w.uow(), request_id)
     assert documents[-1].sha256 == package.sha256 and not documents[-1].stored
@@ -292,8 +350,20 @@ def test_portability_keeps_only_what_the_person_provided(w: World) -> None:
     request_id = w.request("portability", contact_ids=[person.contact_id])
     data = json.loads(zipfile.ZipFile(io.BytesIO(build_export(w.uow(), request_id).data)).read("data.json"))
     assert data["portability"] is True
-    assert set(data["records"]["contacts"][0]) <= {"salutation", "title", "first_name", "last_name", "job_title",
-                                                   "email", "phone", "mobile", "birth_date", "postcode", "city", "country"}
+    assert set(data["records"]["contacts"][0]) <= {
+        "salutation",
+        "title",
+        "first_name",
+        "last_name",
+        "job_title",
+        "email",
+        "phone",
+        "mobile",
+        "birth_date",
+        "postcode",
+        "city",
+        "country",
+    }
     assert "audit_entries" not in data["records"] and "sales_orders" not in data["records"]
 
 
@@ -332,13 +402,25 @@ def test_erasure_removes_the_person_keeps_figures_holds_records_and_shreds_keys(
         order, quote = session.get(SalesOrder, person.order_id), session.get(Quote, person.quote_id)
         assert order.gross_total == gross and order.contact_id is None and quote.contact_id is None
         holds = session.scalars(select(RetentionHold).where(RetentionHold.request_id == request_id)).all()
-        assert {(h.entity, h.release_on) for h in holds} == {("quotes", dt.date(2032, 12, 31)), ("sales_orders", dt.date(2034, 12, 31))}
-        assert session.scalar(select(PersonKey.key).where(PersonKey.subject_type == "contact",
-                                                          PersonKey.subject_id == str(person.contact_id))) is None
+        assert {(h.entity, h.release_on) for h in holds} == {
+            ("quotes", dt.date(2032, 12, 31)),
+            ("sales_orders", dt.date(2034, 12, 31)),
+        }
+        assert (
+            session.scalar(
+                select(PersonKey.key).where(
+                    PersonKey.subject_type == "contact", PersonKey.subject_id == str(person.contact_id)
+                )
+            )
+            is None
+        )
         assert session.scalar(select(func.count()).select_from(Suppression).where(Suppression.reason == "erased")) == 3
         assert audit.verify_chain(session).ok and verify_ledger(session).ok and verify_log(session).ok
-        events = session.scalars(select(OutboxEvent.payload).where(OutboxEvent.entity == "contact",
-                                                                   OutboxEvent.entity_id == str(person.contact_id))).all()
+        events = session.scalars(
+            select(OutboxEvent.payload).where(
+                OutboxEvent.entity == "contact", OutboxEvent.entity_id == str(person.contact_id)
+            )
+        ).all()
         assert events and "Quellenbrink" not in json.dumps(events, ensure_ascii=False)
     view = get_request(w.uow(), request_id)
     assert view.status == "completed"
@@ -371,8 +453,12 @@ def test_restriction_blocks_the_gate_and_edits_until_lifted(w: World) -> None:
         assert may_contact(session, person.contact_id, "email", "newsletter", w.clock()).reason == "restricted"
         version = session.get(Contact, person.contact_id).version
     with pytest.raises(Conflict, match="Art. 18"):
-        update_contact(w.uow(make_user(w.factory, Role.ADMIN, clock=w.clock).actor()), person.contact_id,
-                       {"city": "Bonn"}, expected_version=version)
+        update_contact(
+            w.uow(make_user(w.factory, Role.ADMIN, clock=w.clock).actor()),
+            person.contact_id,
+            {"city": "Bonn"},
+            expected_version=version,
+        )
     assert w.count(ProcessingRestriction, ProcessingRestriction.kind == "restriction") == 1
 
 
@@ -381,7 +467,11 @@ def test_objection_stops_all_marketing_at_once_and_for_good(w: World) -> None:
     request_id = w.request("objection", contact_ids=[person.contact_id])
     apply_objection(w.uow(), request_id)
     with w.factory() as session:
-        for channel, purpose in (("email", "newsletter"), ("sms", "veranstaltungen"), ("phone", "produktinformationen")):
+        for channel, purpose in (
+            ("email", "newsletter"),
+            ("sms", "veranstaltungen"),
+            ("phone", "produktinformationen"),
+        ):
             assert not may_contact(session, person.contact_id, channel, purpose, w.clock()).allowed
     assert w.count(Suppression, Suppression.reason == "objection") == 3
     assert [e.name for e in _events(w, request_id)][-2:] == ["crm.gdpr.objected", "crm.gdpr.completed"]
@@ -390,3 +480,23 @@ def test_objection_stops_all_marketing_at_once_and_for_good(w: World) -> None:
 def test_the_record_of_processing_activities_is_generated_from_the_registry(w: World) -> None:
     pdf = processing_record_pdf(w.uow())
     assert pdf.startswith(b"%PDF")
+
+
+def test_the_full_sweep_reports_a_copy_the_registry_could_not_know_about(w: World) -> None:
+    person = rich_person(w)
+    with w.factory() as session:
+        session.execute(
+            text("UPDATE pipelines SET name = :n WHERE id = (SELECT min(id) FROM pipelines)"),
+            {"n": "Projekte mit xaveria.quellenbrink@kunde-beispiel.de"},
+        )
+        session.commit()
+    request_id = w.request("erasure", contact_ids=[person.contact_id])
+
+    result = erase(w.uow(), request_id, full_sweep=True)
+
+    assert not result.complete
+    assert "pipelines.name: 1 Zeile(n)" in result.residues
+    certificate = [d for d in list_documents(w.uow(), request_id) if d.kind == "certificate"][0]
+    text_of_pdf = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(document_content(w.uow(), certificate.id)[1])).pages)
+    assert "RESTE GEFUNDEN" in text_of_pdf and "pipelines.name" in text_of_pdf
+    assert [s.action for s in request_log(w.uow(), request_id)][-1] == "verified"

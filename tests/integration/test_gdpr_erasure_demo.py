@@ -106,8 +106,12 @@ def _richest_contact(demo: Demo) -> int:
         return session.execute(
             select(Contact.id)
             .outerjoin(history, history.c.entity_id == func.cast(Contact.id, history.c.entity_id.type))
-            .where(Contact.id.in_(roles), Contact.id.in_(consents), Contact.email.is_not(None),
-                   Contact.id.not_in(select(ProcessingRestriction.contact_id)))
+            .where(
+                Contact.id.in_(roles),
+                Contact.id.in_(consents),
+                Contact.email.is_not(None),
+                Contact.id.not_in(select(ProcessingRestriction.contact_id)),
+            )
             .order_by(func.coalesce(history.c.n, 0).desc(), Contact.id)
             .limit(1)
         ).scalar_one()
@@ -119,19 +123,43 @@ def _make_unmistakable(demo: Demo, contact_id: int) -> str:
     uow = demo.uow()
     contact = get_contact(uow, contact_id)
     assert contact.email
-    update_contact(uow, contact_id, {"first_name": FIRST, "last_name": LAST, "email": EMAIL, "phone": PHONE,
-                                     "mobile": MOBILE}, expected_version=contact.version)
-    add_address(uow, owner=("contact", contact_id),
-                values={"type": "post", "street": STREET, "house_number": "88", "postcode": "64287", "city": "Darmstadt"})
-    grant_consent(uow, contact_id=contact_id, channel="email", purpose="newsletter", source="sales",
-                  evidence=f"Formular von {EMAIL}", ip="198.51.100.23")
+    update_contact(
+        uow,
+        contact_id,
+        {"first_name": FIRST, "last_name": LAST, "email": EMAIL, "phone": PHONE, "mobile": MOBILE},
+        expected_version=contact.version,
+    )
+    add_address(
+        uow,
+        owner=("contact", contact_id),
+        values={"type": "post", "street": STREET, "house_number": "88", "postcode": "64287", "city": "Darmstadt"},
+    )
+    grant_consent(
+        uow,
+        contact_id=contact_id,
+        channel="email",
+        purpose="newsletter",
+        source="sales",
+        evidence=f"Formular von {EMAIL}",
+        ip="198.51.100.23",
+    )
     request_doi(uow, contact_id=contact_id, purpose="produktinformationen", source="sales")
     with demo.factory() as session:
-        enqueue_email(session, now=demo.clock(), kind="marketing", category="newsletter", template="marketing_message",
-                      language="de", to_address=EMAIL, contact_id=contact_id,
-                      purpose_id=load_purpose(session, "newsletter").id,
-                      context={"subject": "Neuigkeiten im November",
-                               "body_text": f"Liebe Frau {LAST}, unsere Neuigkeiten für {FIRST} {LAST}."})
+        enqueue_email(
+            session,
+            now=demo.clock(),
+            kind="marketing",
+            category="newsletter",
+            template="marketing_message",
+            language="de",
+            to_address=EMAIL,
+            contact_id=contact_id,
+            purpose_id=load_purpose(session, "newsletter").id,
+            context={
+                "subject": "Neuigkeiten im November",
+                "body_text": f"Liebe Frau {LAST}, unsere Neuigkeiten für {FIRST} {LAST}.",
+            },
+        )
         session.commit()
     return contact.email
 
@@ -150,7 +178,10 @@ PROBES = (FIRST, LAST, EMAIL, EMAIL.lower(), "6221 4471190", "+4962214471190", "
 
 def _holders_of_email(demo: Demo, email: str) -> int:
     with demo.factory() as session:
-        return session.scalar(select(func.count()).select_from(Contact).where(func.lower(Contact.email) == email.lower())) or 0
+        return (
+            session.scalar(select(func.count()).select_from(Contact).where(func.lower(Contact.email) == email.lower()))
+            or 0
+        )
 
 
 def _text_columns_holding(demo: Demo, probe: str) -> list[str]:
@@ -158,21 +189,26 @@ def _text_columns_holding(demo: Demo, probe: str) -> list[str]:
     found = []
     with demo.engine.connect() as conn:
         if demo.engine.dialect.name == "postgresql":
-            columns = conn.execute(text(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
-                "AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'character')"
-            )).all()
+            columns = conn.execute(
+                text(
+                    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                    "AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'character')"
+                )
+            ).all()
             for table, column in columns:
-                hits = conn.execute(text(f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE :p'),
-                                    {"p": f"%{probe}%"}).scalar_one()
+                hits = conn.execute(
+                    text(f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE :p'), {"p": f"%{probe}%"}
+                ).scalar_one()
                 if hits:
                     found.append(f"{table}.{column}")
         else:
             tables = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars().all()
             for table in tables:
                 for column in conn.execute(text(f'PRAGMA table_info("{table}")')).all():
-                    hits = conn.execute(text(f'SELECT count(*) FROM "{table}" WHERE CAST("{column[1]}" AS TEXT) LIKE :p'),
-                                        {"p": f"%{probe}%"}).scalar_one()
+                    hits = conn.execute(
+                        text(f'SELECT count(*) FROM "{table}" WHERE CAST("{column[1]}" AS TEXT) LIKE :p'),
+                        {"p": f"%{probe}%"},
+                    ).scalar_one()
                     if hits:
                         found.append(f"{table}.{column[1]}")
     return found
@@ -203,8 +239,9 @@ def test_erasure_of_a_rich_demo_contact_leaves_no_trace_and_changes_no_totals(de
         assert _raw_sqlite_hits(demo), "the raw scan must see the person before the erasure"
     before = _totals(demo)
 
-    request = receive_request(demo.uow(), type="erasure", channel="email", requester_email=EMAIL,
-                              requester_name=f"{FIRST} {LAST}")
+    request = receive_request(
+        demo.uow(), type="erasure", channel="email", requester_email=EMAIL, requester_name=f"{FIRST} {LAST}"
+    )
     record_identity(demo.uow(), request.id, method="known_address", result="confirmed")
     confirm_subject(demo.uow(), request.id, contact_ids=[contact_id])
     result = erase(demo.uow(), request.id)
@@ -231,4 +268,6 @@ def test_erasure_of_a_rich_demo_contact_leaves_no_trace_and_changes_no_totals(de
     with demo.factory() as session:
         new_id = session.scalar(select(Contact.id).where(Contact.last_name == LAST))
         assert may_contact(session, new_id, "email", "newsletter", demo.clock()).reason == "suppressed"
-        assert session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.contact_id == new_id)) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.contact_id == new_id)) == 0
+        )
