@@ -15,6 +15,8 @@ import mmap
 import os
 import shutil
 import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -318,16 +320,50 @@ def scan_sqlite_files(bind: Engine | Connection, probes: Sequence[ProbeValue]) -
 def _find_in_file(path: str, probes: Sequence[ProbeValue]) -> list[bytes]:
     """The occurrences of any probe form (as written, lower case, JSON-escaped) in the raw bytes.
 
-    GNU grep searches many fixed strings in one pass (about 1 GB/s); the needles go in on stdin, never on disk or
-    in the process list. Without grep, a slower search per needle in a memory map."""
+    GNU grep searches many fixed strings in one pass (about 1 GB/s per core); the file is split into one slice per
+    core, each fed to its own grep through a pipe (slices overlap by the longest needle). The needles go in through
+    a pipe too, never on disk or in the process list. Without grep, a slower search per needle in a memory map."""
     needles = sorted({form.encode("utf-8") for p in probes for form in p.variants() if "\n" not in form})
     grep = shutil.which("grep")
-    if grep is not None:
-        done = subprocess.run(
-            [grep, "-a", "-o", "-F", "-f", "-", path],
-            input=b"\n".join(needles), capture_output=True, env={"LC_ALL": "C"}, check=False,
-        )
-        if done.returncode in (0, 1):
-            return [line for line in done.stdout.split(b"\n") if line]
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return [needle for needle in needles if data.find(needle) >= 0]
+        if grep is None:
+            return [needle for needle in needles if data.find(needle) >= 0]
+        overlap = max(len(n) for n in needles) - 1
+        parts = max(1, min(os.cpu_count() or 1, len(data) // SLICE_MIN_BYTES))
+        bounds = [(len(data) * i // parts, len(data) * (i + 1) // parts) for i in range(parts)]
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            slices = [memoryview(data)[max(0, start - overlap) : end] for start, end in bounds]
+            try:
+                results = list(pool.map(lambda view: _grep(grep, needles, view), slices))
+            finally:
+                for view in slices:
+                    view.release()
+    return [match for found in results for match in found]
+
+
+SLICE_MIN_BYTES = 64 * 1024 * 1024
+PIPE_CHUNK = 8 * 1024 * 1024
+
+
+def _grep(grep: str, needles: Sequence[bytes], view: memoryview) -> list[bytes]:
+    patterns_read, patterns_write = os.pipe()
+    process = subprocess.Popen(
+        [grep, "-a", "-o", "-F", "-f", f"/dev/fd/{patterns_read}", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"LC_ALL": "C"}, pass_fds=(patterns_read,),
+    )
+    os.close(patterns_read)
+    with os.fdopen(patterns_write, "wb") as patterns:
+        patterns.write(b"\n".join(needles))
+    output: list[bytes] = []
+    reader = threading.Thread(target=lambda: output.append(process.stdout.read() if process.stdout else b""))
+    reader.start()
+    assert process.stdin is not None
+    try:
+        for offset in range(0, len(view), PIPE_CHUNK):
+            process.stdin.write(view[offset : offset + PIPE_CHUNK])
+    finally:
+        process.stdin.close()
+    reader.join()
+    if process.wait() not in (0, 1):
+        raise RuntimeError("grep konnte die Datenbankdatei nicht durchsuchen")
+    return [line for line in b"".join(output).split(b"\n") if line]
