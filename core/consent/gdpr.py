@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_
 
 from core.gdpr.datasets import TECH_BASIS
-from core.gdpr.registry import DataSet, register_dataset
+from core.gdpr.registry import DataSet, register_dataset, register_plain_tables
 from db.models import (
     ConsentEntry,
     ConsentPurpose,
@@ -172,45 +172,36 @@ register_dataset(
         locate=lambda s: or_(EmailMessage.contact_id.in_(s.contact_ids), EmailMessage.to_address.in_(s.identifiers)),
     )
 )
-for _model, _key, _de, _en, _non_personal in (
-    (
-        ConsentPurpose,
-        "consent_purposes",
-        "Zwecke",
-        "Purposes",
-        {
-            "id",
-            "key",
-            "name_de",
-            "name_en",
-            "description_de",
-            "description_en",
-            "marketing",
-            "tracking",
-            "active",
-            "position",
-            "created_at",
-        },
+register_plain_tables(
+    module="Einwilligungen",
+    purpose=CONSENT_PURPOSE,
+    legal_basis=TECH_BASIS,
+    tables=(
+        (
+            ConsentPurpose,
+            "consent_purposes",
+            "Zwecke",
+            "Purposes",
+            {
+                "id",
+                "key",
+                "name_de",
+                "name_en",
+                "description_de",
+                "description_en",
+                "marketing",
+                "tracking",
+                "active",
+                "position",
+                "created_at",
+            },
+        ),
+        (
+            ConsentText,
+            "consent_texts",
+            "Einwilligungstexte",
+            "Consent texts",
+            {"id", "purpose_id", "language", "version", "title", "body", "sha256", "created_at", "created_by"},
+        ),
     ),
-    (
-        ConsentText,
-        "consent_texts",
-        "Einwilligungstexte",
-        "Consent texts",
-        {"id", "purpose_id", "language", "version", "title", "body", "sha256", "created_at", "created_by"},
-    ),
-):
-    register_dataset(
-        DataSet(
-            key=_key,
-            model=_model,
-            label_de=_de,
-            label_en=_en,
-            module="Einwilligungen",
-            purpose=CONSENT_PURPOSE,
-            legal_basis=TECH_BASIS,
-            retention="Keine personenbezogenen Daten",
-            erasure="none",
-            non_personal=frozenset(_non_personal),
-        )
-    )
+)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, false, func, or_, select, update
 
-from core.gdpr.registry import DataSet, ErasureContext, Retention, SubjectRef, register_dataset
+from core.gdpr.registry import DataSet, ErasureContext, Retention, SubjectRef, register_dataset, register_plain_tables
 from core.gdpr.vocabulary import REDACTED
 from db.models import (
     Account,
@@ -556,80 +556,71 @@ register_dataset(
     )
 )
 
-for _model, _key, _de, _en, _non_personal in (
-    (
-        GdprLogEntry,
-        "gdpr_log_entries",
-        "Protokoll der Betroffenenanfragen",
-        "Request log",
-        {"id", "request_id", "occurred_at", "action", "details", "actor_id", "actor_name", "prev_hash", "hash"},
+register_plain_tables(
+    module="Betrieb",
+    purpose=TECH_PURPOSE,
+    legal_basis=TECH_BASIS,
+    tables=(
+        (
+            GdprLogEntry,
+            "gdpr_log_entries",
+            "Protokoll der Betroffenenanfragen",
+            "Request log",
+            {"id", "request_id", "occurred_at", "action", "details", "actor_id", "actor_name", "prev_hash", "hash"},
+        ),
+        (
+            GdprDocument,
+            "gdpr_documents",
+            "Dokumente zu Anfragen",
+            "Request documents",
+            {"id", "request_id", "kind", "file_name", "sha256", "size", "content", "created_at", "created_by"},
+        ),
+        (
+            RetentionHold,
+            "retention_holds",
+            "Aufbewahrungsvermerke",
+            "Retention holds",
+            {"id", "request_id", "entity", "entity_id", "legal_ground", "release_on", "created_at"},
+        ),
+        (
+            LedgerHead,
+            "ledger_heads",
+            "Kettenköpfe der Protokolle",
+            "Ledger heads",
+            {"name", "last_id", "last_hash", "entries"},
+        ),
+        (
+            EventSubscription,
+            "event_subscriptions",
+            "Ereignis-Abonnenten",
+            "Event subscribers",
+            {"subscriber", "last_event_id", "attempts", "last_error", "updated_at"},
+        ),
+        (Team, "teams", "Teams", "Teams", {"id", "name", "created_at", "updated_at", "version"}),
+        (
+            ApiKey,
+            "api_keys",
+            "API-Schlüssel",
+            "API keys",
+            {
+                "id",
+                "name",
+                "prefix",
+                "key_hash",
+                "scopes",
+                "created_by_id",
+                "revoked_at",
+                "last_used_at",
+                "created_at",
+                "updated_at",
+            },
+        ),
+        (
+            AppSetting,
+            "app_settings",
+            "Einstellungen",
+            "Settings",
+            {"key", "value", "description", "created_at", "updated_at", "version"},
+        ),
     ),
-    (
-        GdprDocument,
-        "gdpr_documents",
-        "Dokumente zu Anfragen",
-        "Request documents",
-        {"id", "request_id", "kind", "file_name", "sha256", "size", "content", "created_at", "created_by"},
-    ),
-    (
-        RetentionHold,
-        "retention_holds",
-        "Aufbewahrungsvermerke",
-        "Retention holds",
-        {"id", "request_id", "entity", "entity_id", "legal_ground", "release_on", "created_at"},
-    ),
-    (
-        LedgerHead,
-        "ledger_heads",
-        "Kettenköpfe der Protokolle",
-        "Ledger heads",
-        {"name", "last_id", "last_hash", "entries"},
-    ),
-    (
-        EventSubscription,
-        "event_subscriptions",
-        "Ereignis-Abonnenten",
-        "Event subscribers",
-        {"subscriber", "last_event_id", "attempts", "last_error", "updated_at"},
-    ),
-    (Team, "teams", "Teams", "Teams", {"id", "name", "created_at", "updated_at", "version"}),
-    (
-        ApiKey,
-        "api_keys",
-        "API-Schlüssel",
-        "API keys",
-        {
-            "id",
-            "name",
-            "prefix",
-            "key_hash",
-            "scopes",
-            "created_by_id",
-            "revoked_at",
-            "last_used_at",
-            "created_at",
-            "updated_at",
-        },
-    ),
-    (
-        AppSetting,
-        "app_settings",
-        "Einstellungen",
-        "Settings",
-        {"key", "value", "description", "created_at", "updated_at", "version"},
-    ),
-):
-    register_dataset(
-        DataSet(
-            key=_key,
-            model=_model,
-            label_de=_de,
-            label_en=_en,
-            module="Betrieb",
-            purpose=TECH_PURPOSE,
-            legal_basis=TECH_BASIS,
-            retention="Keine personenbezogenen Daten",
-            erasure="none",
-            non_personal=frozenset(_non_personal),
-        )
-    )
+)
