@@ -38,6 +38,7 @@ for sub, name in (
 from cli_consent import consent_app, mail_app  # noqa: E402
 from cli_gdpr import gdpr_app  # noqa: E402
 from cli_imports import import_command  # noqa: E402
+from cli_segments import segments_app  # noqa: E402
 from core.capabilities import load_all  # noqa: E402
 
 load_all()
@@ -46,6 +47,7 @@ app.command("import")(import_command)
 app.add_typer(consent_app, name="consent")
 app.add_typer(mail_app, name="mail")
 app.add_typer(gdpr_app, name="gdpr")
+app.add_typer(segments_app, name="segments")
 
 
 def fail(message: str, code: int = 1) -> None:

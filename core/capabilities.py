@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-CAPABILITIES = ("core.gdpr", "core.sales", "core.consent")
+CAPABILITIES = ("core.gdpr", "core.sales", "core.consent", "core.segments")
 
 
 def load_all() -> None:

@@ -93,6 +93,7 @@ class MergeHook:
     name: str
     on_merge: Callable[[UnitOfWork, int, int, str], list[int]]
     on_undo: Callable[[UnitOfWork, int, int, list[int], str], None]
+    columns: tuple[str, ...] = ()  # "table.column" references the hook carries instead of a re-link
 
 
 MERGE_HOOKS: list[MergeHook] = []

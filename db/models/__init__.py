@@ -27,9 +27,16 @@ from db.models.sales import (
     SalesOrder,
     SavedView,
 )
+from db.models.segments import Activity, ContactTag, Segment, SegmentChange, SegmentMember, SegmentRun
 from db.models.masterdata import Address, AppSetting, DuplicateCandidate, ImportRun, MergeRecord, RecordAlias
 
 __all__ = [
+    "Activity",
+    "ContactTag",
+    "Segment",
+    "SegmentChange",
+    "SegmentMember",
+    "SegmentRun",
     "GdprDocument",
     "GdprLogEntry",
     "GdprRequest",

@@ -5,8 +5,9 @@ text column (checked here independently of the erasure's own verification), not 
 The audit, consent and request chains still verify, the reports sum to the same totals, and re-importing the
 address does not bring marketing consent back.
 
-Activities, tracking and campaigns are not modules yet; when they land they register their tables in the
-personal-data registry and are covered by the same erasure and verification.
+Behavioural data is the segments module's `activities` (an opened newsletter, a call note) and a tag. Tracking and
+campaigns are not modules yet; when they land they register their tables in the personal-data registry and are
+covered by the same erasure and verification.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ from core.sales.forecast import forecast
 from core.uow import UnitOfWork
 from db.migrate import upgrade
 from db.models import (
+    Activity,
     AuditEntry,
     ConsentEntry,
     Contact,
+    ContactTag,
     EmailMessage,
     Opportunity,
     OpportunityContact,
@@ -160,6 +163,15 @@ def _make_unmistakable(demo: Demo, contact_id: int) -> str:
                 "body_text": f"Liebe Frau {LAST}, unsere Neuigkeiten für {FIRST} {LAST}.",
             },
         )
+        # Behavioural data (the segments module's activities; the timeline module will write them): the opened
+        # newsletter, a call whose note names her, and a tag.
+        session.add_all(
+            [
+                Activity(contact_id=contact_id, type="email_open", occurred_at=demo.clock(), campaign_key="nl-2026-11"),
+                Activity(contact_id=contact_id, type="call", occurred_at=demo.clock(), subject=f"Rückruf {FIRST} {LAST}"),
+                ContactTag(contact_id=contact_id, tag="vip"),
+            ]
+        )
         session.commit()
     return contact.email
 
@@ -248,6 +260,7 @@ def test_erasure_of_a_rich_demo_contact_leaves_no_trace_and_changes_no_totals(de
 
     assert result.complete and result.residues == []
     assert result.counts["contacts"] == 1 and result.counts["email_messages"] >= 2
+    assert result.counts["activities"] == 2 and result.counts["contact_tags"] == 1
     for probe in probes:
         assert _text_columns_holding(demo, probe) == [], probe
     if demo.engine.dialect.name == "sqlite":
