@@ -47,11 +47,13 @@ from core.gdpr.registry import SubjectRef
 from core.settings import get_settings
 from db.base import Base
 from db.fulltext import SEARCH_SPECS
+from db.session import SQLITE_BUSY_TIMEOUT_MS
 from core.digests import phone_digest
 from core.search import contains, like_pattern
 from db.models import Account, Address, AuditEntry, Contact, OutboxEvent
 
 MIN_PROBE_LENGTH = 4
+CHECKPOINT_WAIT_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -300,7 +302,11 @@ def scan_sqlite_files(bind: Engine | Connection, probes: Sequence[ProbeValue]) -
     if not path or path == ":memory:":
         return None
     with bind.engine.connect() as connection:
+        # A writer in another connection makes the checkpoint wait: give up after a second and say so (residue
+        # "Write-Ahead-Log …") rather than block the erasure for the full busy timeout.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
         busy, _log, _done = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     scan = FileScan(checkpoint_busy=bool(busy))
     for name in (path, f"{path}-wal"):
         if not os.path.exists(name):
