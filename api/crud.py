@@ -142,6 +142,12 @@ def expected_version(if_match: str | None, body_version: Any = None) -> int:
     return version
 
 
+def json_response(model: BaseModel, headers: Mapping[str, str] | None = None) -> Response:
+    """The model as JSON, sent as is: FastAPI would validate a returned model against `response_model`
+    once more before serialising it (the decorator's `response_model` still documents the schema)."""
+    return Response(model.model_dump_json(), media_type="application/json", headers=headers)
+
+
 def frame_items(frame: pd.DataFrame, item: type[BaseModel]) -> list[BaseModel]:
     """DataFrame rows as response models (NaN/NaT become null)."""
     rows = frame.astype(object).where(frame.notna(), None)
@@ -227,20 +233,18 @@ def _add_cursor_list(router: APIRouter, resource: Resource, lister: CursorLister
         uow: Uow,
         filters: Filters,
         request: Request,
-        response: Response,
         q: Annotated[str | None, Query(description="Suchbegriff (search term)")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Einträge pro Seite")] = 50,
         cursor: Annotated[str | None, Query(description="`next_cursor` der vorigen Seite")] = None,
     ) -> Any:
         rows, after_id = lister(uow, after_id=decode_cursor(cursor), limit=limit, filters=filters, search=q)
         next_cursor = encode_cursor(after_id) if after_id is not None else None
-        if next_cursor is not None:
-            response.headers["Link"] = next_link(request, next_cursor)
+        headers = {"Link": next_link(request, next_cursor)} if next_cursor is not None else None
         if isinstance(rows, pd.DataFrame):
             items = frame_items(rows, resource.list_item)
         else:
             items = [resource.list_item.model_validate(row, from_attributes=True) for row in rows]
-        return CursorPageOut[Any](items=items, next_cursor=next_cursor)
+        return json_response(CursorPageOut[Any](items=items, next_cursor=next_cursor), headers)
 
 
 def resource_router(resource: Resource) -> APIRouter:
@@ -261,10 +265,9 @@ def resource_router(resource: Resource) -> APIRouter:
         response_model=item,
         responses=problem_responses(401, 403, 404),
     )
-    def get_item(item_id: int, uow: Uow, response: Response) -> Any:
+    def get_item(item_id: int, uow: Uow) -> Any:
         view = resource.get(uow, item_id)
-        response.headers["ETag"] = etag(view.version)
-        return item.model_validate(view, from_attributes=True)
+        return json_response(item.model_validate(view, from_attributes=True), {"ETag": etag(view.version)})
 
     @router.post(
         "",

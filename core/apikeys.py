@@ -22,6 +22,11 @@ KEY_PREFIX = "crm"
 # "Last used" is refreshed at most once a minute: writing it on every request would make concurrent
 # API calls queue on the key's row (and on SQLite's single writer) and turn every read into a commit.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+# A worker remembers a key it has checked for a few seconds, so most requests authenticate without a
+# query. A key revoked in this process is forgotten at once; in another process (the admin page, the
+# CLI) it is refused by every API worker at most this long after the revocation.
+AUTH_CACHE_TTL = dt.timedelta(seconds=10)
+AUTH_CACHE_MAX_KEYS = 1_000
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,15 @@ class CreatedKey:
     name: str
     scopes: tuple[str, ...]
     key: str
+
+
+@dataclass(frozen=True)
+class _CheckedKey:
+    actor: Actor
+    valid_until: dt.datetime
+
+
+_checked: dict[str, _CheckedKey] = {}
 
 
 def _digest(key: str) -> str:
@@ -84,6 +98,7 @@ def revoke_api_key(uow: UnitOfWork, key_id: int) -> None:
             uow.audit(entity=ENTITY, entity_id=row.id, action="revoked", reason=row.name)
             uow.emit("crm.apikey.revoked", entity=ENTITY, entity_id=row.id, payload={"name": row.name})
         uow.commit()
+    _checked.clear()
 
 
 def list_api_keys(uow: UnitOfWork) -> pd.DataFrame:
@@ -95,19 +110,38 @@ def list_api_keys(uow: UnitOfWork) -> pd.DataFrame:
         return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
 
 
+def checked_api_actor(key: str, *, now: dt.datetime) -> Actor | None:
+    """The actor of a key this process has checked moments ago (`authenticate_api_key`), else None."""
+    entry = _checked.get(_digest(key))
+    return entry.actor if entry is not None and now < entry.valid_until else None
+
+
 def authenticate_api_key(session: Session, key: str, *, now: dt.datetime) -> Actor:
-    """The actor for a bearer key; raises AuthenticationFailed for unknown or revoked keys."""
+    """The actor for a bearer key; raises AuthenticationFailed for unknown or revoked keys.
+
+    The key is remembered until AUTH_CACHE_TTL has passed or its last use is due to be stamped again.
+    """
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise AuthenticationFailed("Ungültiger API-Schlüssel.")
-    row = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
-    if row is None or not hmac.compare_digest(row.key_hash, _digest(key)):
+    digest = _digest(key)
+    row = session.execute(
+        select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.scopes, ApiKey.revoked_at, ApiKey.last_used_at).where(
+            ApiKey.prefix == parts[1]
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise AuthenticationFailed("Ungültiger API-Schlüssel.")
     if row.revoked_at is not None:
         raise AuthenticationFailed("Dieser API-Schlüssel wurde widerrufen.")
     actor = Actor(user_id=None, name=f"api:{row.name}", scopes=frozenset(row.scopes.split(",")))
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+    last_used = row.last_used_at
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
         _stamp_last_use(session, row.id, now)
+        last_used = now
+    if len(_checked) >= AUTH_CACHE_MAX_KEYS:
+        _checked.clear()
+    _checked[digest] = _CheckedKey(actor, min(now + AUTH_CACHE_TTL, last_used + LAST_USED_RESOLUTION))
     return actor
 
 

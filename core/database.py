@@ -12,4 +12,6 @@ from db.session import create_db_engine, make_session_factory
 
 @lru_cache(maxsize=4)
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
-    return make_session_factory(create_db_engine(url or get_settings().database_url))
+    settings = get_settings()
+    engine = create_db_engine(url or settings.database_url, pool_size=settings.db_pool_size, max_overflow=8)
+    return make_session_factory(engine)

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///data/crm.db"
+    # Connections kept open per process: an API worker serves up to 16 concurrent requests without
+    # opening (and, on SQLite, configuring) a connection per request; bursts may open 8 more.
+    db_pool_size: int = Field(default=16, ge=1)
     public_base_url: str = "http://localhost:8000"
     app_base_url: str = "http://localhost:8501"
     secret_key: str | None = None

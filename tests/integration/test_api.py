@@ -8,15 +8,17 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import get_clock, get_factory
 from api.main import app
-from core.apikeys import create_api_key, revoke_api_key
+from core.apikeys import AUTH_CACHE_TTL, create_api_key, revoke_api_key
 from core.audit import trail
 from core.events import recent_events
 from core.permissions import SYSTEM
 from core.uow import UnitOfWork
+from db.models import ApiKey
 from tests.conftest import FrozenClock
 
 ACCOUNTS = "/api/v1/accounts"
@@ -144,6 +146,22 @@ def test_missing_bad_and_revoked_keys_are_rejected(client: TestClient, factory: 
     assert problem(revoked, 401)["detail"] == "Dieser API-Schlüssel wurde widerrufen."
     for response in (bad, revoked):
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_check_interval(
+    client: TestClient, factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    """Workers remember a checked key briefly; a revocation they do not see (admin page, CLI) still ends it."""
+    created = create_api_key(UnitOfWork(factory, actor=SYSTEM), name="Webshop", scopes="accounts.read")
+    headers = {"Authorization": f"Bearer {created.key}"}
+    assert client.get(ACCOUNTS, headers=headers).status_code == 200
+    with factory() as session:  # what another process's revoke_api_key writes, without this worker knowing
+        session.execute(update(ApiKey).where(ApiKey.id == created.id).values(revoked_at=clock()))
+        session.commit()
+    clock.advance(seconds=AUTH_CACHE_TTL.total_seconds() - 1)
+    assert client.get(ACCOUNTS, headers=headers).status_code == 200
+    clock.advance(seconds=1)
+    assert problem(client.get(ACCOUNTS, headers=headers), 401)["detail"] == "Dieser API-Schlüssel wurde widerrufen."
 
 
 def test_missing_scope_is_forbidden(
