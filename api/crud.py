@@ -15,7 +15,7 @@ with `next_cursor` and a `Link: <…>; rel="next"` header), which stays stable w
 import base64
 import binascii
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
@@ -48,6 +48,11 @@ class CursorPageOut(BaseModel, Generic[T]):
         description="Für die nächste Seite als `cursor` mitsenden; null auf der letzten Seite "
         "(pass as `cursor` for the next page; null on the last page)"
     )
+
+
+# Parametrised once: pydantic keeps `Model[Any]` only weakly and rebuilt the class on every request.
+AnyPageOut = PageOut[Any]
+AnyCursorPageOut = CursorPageOut[Any]
 
 
 class Getter(Protocol):
@@ -95,7 +100,9 @@ class Resource:
     create: Creator
     update: Updater
     delete: Deleter
-    filters: Callable[..., dict[str, Any]]  # a dependency reading the resource's filter query parameters
+    # A dependency reading the resource's filter query parameters; `async def` (it does no I/O), so FastAPI
+    # calls it on the event loop instead of handing it to a worker thread.
+    filters: Callable[..., Awaitable[dict[str, Any]]]
     list: Lister | None = None  # offset paging ...
     sort_keys: tuple[str, ...] = ()
     cursor_list: CursorLister | None = None  # ... or cursor paging: exactly one of the two
@@ -155,7 +162,7 @@ def frame_items(frame: pd.DataFrame, item: type[BaseModel]) -> list[BaseModel]:
 
 
 def page_envelope(page: Page, item: type[BaseModel]) -> PageOut[Any]:
-    return PageOut[Any](items=frame_items(page.rows, item), total=page.total, page=page.page, page_size=page.page_size)
+    return AnyPageOut(items=frame_items(page.rows, item), total=page.total, page=page.page, page_size=page.page_size)
 
 
 def encode_cursor(after_id: int) -> str:
@@ -244,7 +251,7 @@ def _add_cursor_list(router: APIRouter, resource: Resource, lister: CursorLister
             items = frame_items(rows, resource.list_item)
         else:
             items = [resource.list_item.model_validate(row, from_attributes=True) for row in rows]
-        return json_response(CursorPageOut[Any](items=items, next_cursor=next_cursor), headers)
+        return json_response(AnyCursorPageOut(items=items, next_cursor=next_cursor), headers)
 
 
 def resource_router(resource: Resource) -> APIRouter:

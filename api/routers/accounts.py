@@ -49,7 +49,7 @@ class AccountRow(BaseModel):
     version: int
 
 
-def account_filters(
+async def account_filters(
     industry: Annotated[list[str] | None, Query(description="Branche (mehrfach möglich)")] = None,
     city: Annotated[list[str] | None, Query(description="Ort (mehrfach möglich)")] = None,
     legal_form: Annotated[list[str] | None, Query(description="Rechtsform (mehrfach möglich)")] = None,

@@ -51,7 +51,7 @@ class ContactRow(BaseModel):
     version: int
 
 
-def contact_filters(
+async def contact_filters(
     account_id: Annotated[list[int] | None, Query(description="Firmen-ID (mehrfach möglich)")] = None,
     owner_id: Annotated[list[int] | None, Query(description="Betreuer-ID (mehrfach möglich)")] = None,
     city: Annotated[list[str] | None, Query(description="Ort (mehrfach möglich)")] = None,

@@ -303,7 +303,7 @@ class DealReason(BaseModel):
     needs_text: bool
 
 
-def opportunity_filters(
+async def opportunity_filters(
     pipeline_id: Annotated[list[int] | None, Query(description="Pipeline-ID (mehrfach möglich)")] = None,
     stage_id: Annotated[list[int] | None, Query(description="Phasen-ID (mehrfach möglich)")] = None,
     owner_id: Annotated[list[int] | None, Query(description="Verantwortlicher (mehrfach möglich)")] = None,
