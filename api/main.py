@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.deps import Factory
 from api.errors import install_problem_handlers, problem_response, problem_responses
 from api.public import consent as public_consent
-from api.routers import accounts, consent, contacts, opportunities
+from api.routers import accounts, consent, contacts, opportunities, segments
 from core.capabilities import load_all
 
 load_all()
@@ -32,6 +32,7 @@ v1.include_router(contacts.router)
 v1.include_router(opportunities.router)
 v1.include_router(opportunities.pipelines_router)
 v1.include_router(consent.router)
+v1.include_router(segments.router)
 app.include_router(v1)
 app.include_router(public_consent.router)
 

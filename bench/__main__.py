@@ -13,7 +13,7 @@ import platform
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
-from bench import api, consent, gdpr, imports, sales, scenarios
+from bench import api, consent, gdpr, imports, sales, scenarios, segments
 from bench.databases import DEFAULT_POSTGRES_URL, postgres_database, postgres_reachable, sqlite_database
 from bench.scenarios import Measurement
 from db.session import create_db_engine, make_session_factory
@@ -57,6 +57,7 @@ def run_one(backend: str, size: str, args: argparse.Namespace) -> list[Measureme
             results += scenarios.list_queries(factory, backend, size)
             results += sales.page_data(factory, backend, size)
             results += consent.gate_data(factory, backend, size)
+            results += segments.measure(factory, backend, size)
             results += gdpr.measure(factory, backend, size, repeat=3)
             results += scenarios.audit_chain(factory, backend, size)
         finally:

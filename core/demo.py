@@ -952,3 +952,4 @@ import core.demo_duplicates  # noqa: E402,F401  (registers the "duplicates" and 
 import core.demo_sales  # noqa: E402,F401  (registers the "sales" bulk step: deals, history, quotes, orders)
 import core.demo_consent  # noqa: E402,F401 - registers the consent demo steps
 import core.demo_gdpr  # noqa: E402,F401 - registers the "gdpr_requests" history step after the consent steps
+import core.demo_segments  # noqa: E402,F401 - registers "segment_data" (bulk) and "segments" (history) after consent

@@ -26,6 +26,7 @@ from core.database import session_factory
 from core.errors import Conflict, DomainError
 from core.formatting import fmt_datetime, fmt_number
 from core.permissions import SYSTEM
+from core.segments.insights import refresh_due_reach
 from core.segments.recalc import (
     RecalcReport,
     claim_lease,
@@ -64,6 +65,10 @@ def _work(uow: UnitOfWork, holder: str, segment_id: int | None, incremental: boo
     report: RecalcReport = (
         recalc_touched(uow, heartbeat=heartbeat) if incremental else recalc_all(uow, heartbeat=heartbeat)
     )
+    if not incremental:  # a full run also refreshes the reach snapshots of changed or day-old segments
+        reach = refresh_due_reach(uow, report, heartbeat=heartbeat)
+        if not reach.ok:
+            return FAILED, f"{report.describe()} {reach.describe()}"
     return (0 if report.ok else FAILED), report.describe()
 
 

@@ -54,3 +54,32 @@ def horizontal_bars(
 
 def show_chart(chart: alt.Chart | alt.LayerChart, *, key: str) -> None:
     st.altair_chart(chart, key=key, width="stretch", theme=None)
+
+
+def line_over_time(
+    frame: pd.DataFrame,
+    *,
+    time: str,
+    value: str,
+    time_title: str,
+    value_title: str,
+    tooltip_time: str | None = None,
+    tooltip_value: str | None = None,
+    time_format: str = "%d.%m. %H:%M",
+) -> alt.LayerChart:
+    """A value over time as a step line with points (a size that holds until the next measurement).
+
+    `tooltip_time` / `tooltip_value` name preformatted columns so tooltips follow the locale; `time` holds local
+    wall-clock times (d3 format `time_format`: runs minutes apart would otherwise be labelled in milliseconds).
+    """
+    base = alt.Chart(frame).encode(
+        x=alt.X(f"{time}:T", title=time_title, axis=alt.Axis(format=time_format, labelOverlap=True)),
+        y=alt.Y(f"{value}:Q", title=value_title, axis=alt.Axis(format="d", tickMinStep=1)),
+    )
+    tooltip = [
+        alt.Tooltip(f"{tooltip_time}:N" if tooltip_time else f"{time}:T", title=time_title),
+        alt.Tooltip(f"{tooltip_value}:N" if tooltip_value else f"{value}:Q", title=value_title),
+    ]
+    line = base.mark_line(color=PRIMARY, interpolate="step-after")
+    points = base.mark_point(color=PRIMARY, filled=True, size=40).encode(tooltip=tooltip)
+    return (line + points).properties(height=260)

@@ -281,3 +281,30 @@ register_page(
         "gdpr.read",
     )
 )
+# Segments (core/segments): the list, the builder (new or edit) and the segment page.
+register_page(
+    PageSpec(
+        "pages/segmente_liste.py", "page.segmente_liste", ":material/groups:", "segmente-liste", Section.MARKETING, "segments.read"
+    )
+)
+register_page(
+    PageSpec(
+        "pages/segment_builder.py",
+        "page.segment_builder",
+        ":material/filter_alt:",
+        "segment-builder",
+        Section.MARKETING,
+        "segments.write",
+    )
+)
+register_page(
+    PageSpec(
+        "pages/segment_detail.py",
+        "page.segment_detail",
+        ":material/groups:",
+        "segment-detail",
+        Section.MARKETING,
+        "segments.read",
+        listed=False,
+    )
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from core.gdpr.datasets import CRM_RECIPIENTS, CRM_RETENTION, TECH_BASIS
 from core.gdpr.registry import DataSet, register_dataset, register_plain_tables
 from db.models import Activity, ContactTag, Segment, SegmentChange, SegmentMember, SegmentRun
+from db.models.segments import SegmentReach
 
 MODULE = "Marketing"
 SEGMENT_PURPOSE = "Zielgruppen für Marketing und Vertrieb bilden (Segmente)"
@@ -47,6 +48,13 @@ register_plain_tables(
             "Segment-Neuberechnungen",
             "Segment recalculations",
             {"id", "segment_id", "started_at", "finished_at", "reason", "size", "joined", "left"},
+        ),
+        (
+            SegmentReach,
+            "segment_reach",
+            "Erreichbarkeit der Segmente (Anzahlen)",
+            "Segment reach (counts)",
+            {"id", "segment_id", "channel", "purpose_id", "members", "reachable", "reasons", "computed_at"},
         ),
     ),
 )

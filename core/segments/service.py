@@ -448,6 +448,7 @@ def members_page(
     limit = max(1, min(limit, MAX_PAGE))
     with uow:
         uow.authorize("segments.read")
+        uow.authorize("contacts.read")  # names and addresses: an API key with segments.read alone sees counts only
         load_segment(uow, segment_id)
         stmt = _members_statement().where(SegmentMember.segment_id == segment_id)
         if after_contact_id is not None:
@@ -544,6 +545,7 @@ def sample_preview(
     """The first matching contacts (by id) with their company."""
     with uow:
         uow.authorize("segments.read")
+        uow.authorize("contacts.read")
         return compiler.sample(uow.session, rules, at=at or uow.now, limit=max(1, min(limit, 100)))
 
 
@@ -652,3 +654,43 @@ def _period(condition: Condition) -> str:
         return ""
     singular, plural = ("Tag", "Tagen") if condition.unit == "days" else ("Monat", "Monaten")
     return f"{condition.amount} {singular if condition.amount == 1 else plural}"
+
+
+# --- the builder: values to offer, the rules in plain German ---------------------------------------------------------
+
+
+def condition_choices(uow: UnitOfWork, field: str) -> list[tuple[Any, str]]:
+    """The values the builder offers for a catalogue field as (key, German label): fixed choices, or the stages,
+    pipelines, purposes, segments, tags, campaign keys … in the database (empty for free-text fields)."""
+    spec = catalogue().get(field)
+    if spec is None:
+        raise ValidationFailed({"field": f"unbekanntes Feld „{field}“"})
+    with uow:
+        uow.authorize("segments.read")
+        return spec.load_choices(uow.session)
+
+
+def rules_summary(uow: UnitOfWork, rules: Mapping[str, Any] | Group) -> str:
+    """A rule tree (validated first) in plain German, see `describe_rules`."""
+    with uow:
+        uow.authorize("segments.read")
+        return describe_rules(uow.session, parse_rules(rules))
+
+
+def describe_rules(session: Session, tree: Group) -> str:
+    """A validated tree as one German sentence: „Kontakte, für die gilt: Ort ist „Köln“ und (Anrede ist „Frau“ oder
+    Position enthält „Leitung“)“. A rule without conditions reads „Alle Kontakte“ (AND) or „Keine Kontakte“ (OR)."""
+    if not tree.children:
+        return "Alle Kontakte" if (tree.op == "and") != tree.negate else "Keine Kontakte"
+    return f"Kontakte, für die gilt: {_describe_node(session, tree, outermost=True)}"
+
+
+def _describe_node(session: Session, node: Node, *, outermost: bool = False) -> str:
+    if isinstance(node, Condition):
+        return describe_condition(session, node)
+    if not node.children:
+        return "(immer erfüllt)" if (node.op == "and") != node.negate else "(nie erfüllt)"
+    joined = f" {'und' if node.op == 'and' else 'oder'} ".join(_describe_node(session, c) for c in node.children)
+    if node.negate:
+        return f"nicht ({joined})"
+    return joined if outermost or len(node.children) == 1 else f"({joined})"

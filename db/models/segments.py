@@ -128,3 +128,22 @@ class Activity(Base):
     occurred_at: Mapped[dt.datetime]
     subject: Mapped[str | None] = mapped_column(String(200), info=personal("free_text"))
     campaign_key: Mapped[str | None] = mapped_column(String(64))
+
+
+class SegmentReach(Base):
+    """A snapshot of a segment's reachable audience (members ∩ consent gate), written by
+    `core.segments.insights.refresh_reach`: per channel × active purpose the members counted by gate reason
+    (`reasons`, e.g. {"allowed": 120, "missing": 30}), and per channel one row with `purpose_id` NULL: the members
+    reachable for at least one active purpose. Counting a large segment takes seconds, so pages read the snapshot;
+    a refresh replaces all rows of the segment with one `computed_at`."""
+
+    __tablename__ = "segment_reach"
+
+    id: Mapped[intpk]
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    purpose_id: Mapped[int | None] = mapped_column(ForeignKey("consent_purposes.id", ondelete="CASCADE"))
+    members: Mapped[int] = mapped_column(Integer)
+    reachable: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[dict[str, int]] = mapped_column(JSON)
+    computed_at: Mapped[dt.datetime]

@@ -33,9 +33,11 @@ def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections()
     consent = ["consent-management", "consent-history", "consent-uebersicht"]
     gdpr = ["gdpr-requests", "gdpr-export", "datenschutz-cockpit"]
     consent_admin = ["admin-einwilligungstexte", "admin-postausgang"]
+    segments = ["segmente-liste", "segment-builder"]  # the builder needs segments.write
     assert sections_of(Role.ADMIN) == {
         None: ["start"],
         Section.SALES: sales,
+        Section.MARKETING: segments,
         Section.COMPLIANCE: ["audit-protokoll", *consent, *gdpr],
         Section.REPORTS: reports,
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "dubletten", "zusammenfuehren", "import-assistent"],
@@ -44,6 +46,7 @@ def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections()
     assert sections_of(Role.COMPLIANCE) == {
         None: ["start"],
         Section.SALES: sales,
+        Section.MARKETING: segments[:1],
         Section.COMPLIANCE: ["audit-protokoll", *consent, *gdpr],
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste"],
         Section.ADMIN: consent_admin,
@@ -51,13 +54,14 @@ def test_navigation_shows_only_what_the_role_may_open_and_omits_empty_sections()
     assert sections_of(Role.SALES_REP) == {
         None: ["start"],
         Section.SALES: sales,
+        Section.MARKETING: segments[:1],
         Section.COMPLIANCE: consent,
         Section.REPORTS: reports,
         Section.MASTER_DATA: ["firmen-liste", "kontakte-liste", "import-assistent"],
     }
     for role in Role:
         listed = [url for urls in sections_of(role).values() for url in urls]
-        assert not {"kunden-stamm", "kontakt-detail", "opportunity-detail", "gdpr-request-detail"} & set(listed), "object pages open from lists"
+        assert not {"kunden-stamm", "kontakt-detail", "opportunity-detail", "gdpr-request-detail", "segment-detail"} & set(listed), "object pages open from lists"
 
 
 def test_catalogues_have_the_same_keys_and_placeholders() -> None:

@@ -250,6 +250,11 @@ def test_erasure_of_a_rich_demo_contact_leaves_no_trace_and_changes_no_totals(de
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         assert _raw_sqlite_hits(demo), "the raw scan must see the person before the erasure"
     before = _totals(demo)
+    with demo.factory() as session:  # the demo's own activities and tags of the person, plus the ones added above
+        behaviour = [
+            session.scalar(select(func.count()).select_from(model).where(model.contact_id == contact_id))
+            for model in (Activity, ContactTag)
+        ]
 
     request = receive_request(
         demo.uow(), type="erasure", channel="email", requester_email=EMAIL, requester_name=f"{FIRST} {LAST}"
@@ -260,7 +265,8 @@ def test_erasure_of_a_rich_demo_contact_leaves_no_trace_and_changes_no_totals(de
 
     assert result.complete and result.residues == []
     assert result.counts["contacts"] == 1 and result.counts["email_messages"] >= 2
-    assert result.counts["activities"] == 2 and result.counts["contact_tags"] == 1
+    assert [result.counts["activities"], result.counts["contact_tags"]] == behaviour
+    assert behaviour[0] >= 2 and behaviour[1] >= 1
     for probe in probes:
         assert _text_columns_holding(demo, probe) == [], probe
     if demo.engine.dialect.name == "sqlite":
