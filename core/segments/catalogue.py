@@ -85,11 +85,16 @@ class CompileContext:
     the consent gate) may build it only within the audience: the result is the same, since contacts outside the
     audience are not matched anyway. For its `confined` operators the SQL matches only audience members, so the
     compiler leaves the sibling conditions out of the outer query (they are already applied inside).
+
+    `scope` is set when the caller asks about a few known contacts only (why one contact is a member, the contacts
+    touched since the last run) and restricts the outer query to them: every set a condition builds over all
+    contacts or companies is then built for these contacts alone (the scope is part of the audience too).
     """
 
     session: Session
     at: dt.datetime
     audience: ColumnElement[bool] | None = None
+    scope: ColumnElement[bool] | None = None
 
     @property
     def dialect(self) -> str:

@@ -32,11 +32,16 @@ class SampleMember:
     account_name: str | None
 
 
-def matches(session: Session, rules: Rules, *, at: dt.datetime) -> ColumnElement[bool]:
+def matches(
+    session: Session, rules: Rules, *, at: dt.datetime, scope: ColumnElement[bool] | None = None
+) -> ColumnElement[bool]:
     """The rules as a condition on `contacts` (validated first; restricted contacts never match), to combine with
-    other queries over the contacts table."""
+    other queries over the contacts table. With `scope` (a condition on contacts) the result is exact only for the
+    contacts in the scope, and the condition includes the scope (see CompileContext.scope)."""
     unrestricted = not_(Contact.id.in_(active_restrictions("restriction", at).correlate(None)))
-    return and_(compile_node(CompileContext(session=session, at=at), parse_rules(rules)), unrestricted)
+    ctx = CompileContext(session=session, at=at, audience=scope, scope=scope)
+    tests = [compile_node(ctx, parse_rules(rules)), unrestricted]
+    return and_(scope, *tests) if scope is not None else and_(*tests)
 
 
 def compile_rules(session: Session, rules: Rules, *, at: dt.datetime) -> Select[tuple[int]]:

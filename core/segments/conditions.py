@@ -255,7 +255,7 @@ def on_account(predicate: Predicate) -> Predicate:
     „ist leer“ only."""
 
     def compile_(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
-        companies = select(Account.id).where(predicate(ctx, c)).correlate(None)
+        companies = scoped_companies(ctx, select(Account.id).where(predicate(ctx, c)), Account.id).correlate(None)
         matched = and_(Contact.account_id.is_not(None), Contact.account_id.in_(companies))
         return or_(Contact.account_id.is_(None), matched) if c.operator == "empty" else matched
 
@@ -265,24 +265,33 @@ def on_account(predicate: Predicate) -> Predicate:
 # --- related data ------------------------------------------------------------------------------------------------
 
 
-def member_of(ids: Select[Any], inside: bool) -> ColumnElement[bool]:
-    """contacts.id IN / NOT IN a set of contact ids (`ids` never yields NULL)."""
+def member_of(ctx: CompileContext, ids: Select[Any], inside: bool) -> ColumnElement[bool]:
+    """contacts.id IN / NOT IN a set of contact ids (`ids` never yields NULL), built within the caller's scope."""
+    if ctx.scope is not None:
+        ids = ids.where(ids.selected_columns[0].in_(select(Contact.id).where(ctx.scope).correlate(None)))
     test = Contact.id.in_(ids.correlate(None))
     return test if inside else not_(test)
+
+
+def scoped_companies(ctx: CompileContext, companies: Select[Any], column: Column) -> Select[Any]:
+    """A set of company ids built only for the companies of the caller's scope (see CompileContext.scope)."""
+    if ctx.scope is None:
+        return companies
+    return companies.where(column.in_(select(Contact.account_id).where(ctx.scope).correlate(None)))
 
 
 def tags_test(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
     having = select(ContactTag.contact_id).where(ContactTag.tag.in_(c.value))
     if c.operator == "all_of":
-        return member_of(having.group_by(ContactTag.contact_id).having(func.count() == len(c.value)), True)
-    return member_of(having, c.operator == "any_of")
+        return member_of(ctx, having.group_by(ContactTag.contact_id).having(func.count() == len(c.value)), True)
+    return member_of(ctx, having, c.operator == "any_of")
 
 
 def deals_test(column: Column) -> Predicate:
     """The contact plays a role (opportunity_contacts) in at least one / no deal whose `column` is in the list."""
 
     def compile_(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
-        return member_of(_deal_contacts(column.in_(c.value)), c.operator == "any_in")
+        return member_of(ctx, _deal_contacts(column.in_(c.value)), c.operator == "any_in")
 
     return compile_
 
@@ -298,7 +307,7 @@ def _deal_contacts(condition: ColumnElement[bool]) -> Select[Any]:
 def expected_close_test(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
     """An open deal of the contact (contact role) whose expected close date matches."""
     on_date = date_test(ctx, Opportunity.expected_close_date, c, timestamp=False)
-    return member_of(_deal_contacts(and_(Opportunity.status == "open", on_date)), True)
+    return member_of(ctx, _deal_contacts(and_(Opportunity.status == "open", on_date)), True)
 
 
 def won_revenue_test(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
@@ -306,16 +315,13 @@ def won_revenue_test(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
     in the condition's currency) compared with the amount. A company without such deals has the sum 0; a contact
     without a company matches nothing."""
     since = shift(ctx.today, -(c.amount or 0), c.unit)
-    per_company = (
-        select(Opportunity.account_id)
-        .where(
-            Opportunity.status == "won",
-            Opportunity.currency == (c.currency or "EUR"),
-            Opportunity.closed_date >= since,
-            Opportunity.closed_date <= ctx.today,
-        )
-        .group_by(Opportunity.account_id)
+    won = select(Opportunity.account_id).where(
+        Opportunity.status == "won",
+        Opportunity.currency == (c.currency or "EUR"),
+        Opportunity.closed_date >= since,
+        Opportunity.closed_date <= ctx.today,
     )
+    per_company = scoped_companies(ctx, won, Opportunity.account_id).group_by(Opportunity.account_id)
     total = func.sum(Opportunity.amount)
     has_company = Contact.account_id.is_not(None)
     if holds(c, Decimal(0)):
@@ -336,7 +342,7 @@ def activity_test(activity_type: str | None, *, keyed: bool) -> Predicate:
             ids = ids.where(Activity.campaign_key == c.value)
         if c.operator in ("within", "not_within"):
             ids = ids.where(Activity.occurred_at >= shift(ctx.at, -(c.amount or 0), c.unit))
-        return member_of(ids, c.operator in ("ever", "within"))
+        return member_of(ctx, ids, c.operator in ("ever", "within"))
 
     return compile_
 
@@ -351,13 +357,13 @@ def consent_test(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
         ids = select(Contact.id).where(ctx.audience).correlate(None).cte()
         audience = select(ids.c.id)
     allowed = reachable(ctx.session, channel=c.value, purpose=c.value2, at=ctx.at, audience=audience)
-    return member_of(allowed, c.operator == "allowed")
+    return member_of(ctx, allowed, c.operator == "allowed")
 
 
 def segment_test(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
     """Stored membership of another segment (as of its last recalculation)."""
     ids = select(SegmentMember.contact_id).where(SegmentMember.segment_id == c.value)
-    return member_of(ids, c.operator == "member")
+    return member_of(ctx, ids, c.operator == "member")
 
 
 def has_account_test(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:

@@ -462,7 +462,7 @@ def _refresh_contacts(uow: UnitOfWork, segment_id: int, ids: Iterable[int], at: 
             )
             matched = set(
                 uow.session.scalars(
-                    select(Contact.id).where(Contact.id.in_(chunk), matches(uow.session, tree, at=at or uow.now))
+                    select(Contact.id).where(matches(uow.session, tree, at=at or uow.now, scope=Contact.id.in_(chunk)))
                 )
             )
             joined |= matched - members

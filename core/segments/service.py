@@ -585,11 +585,7 @@ def _leaves(node: Node, negated: bool = False) -> list[tuple[Condition, bool]]:
 def _meets(session: Session, condition: Condition, contact_id: int, at: dt.datetime) -> bool:
     """One condition for one contact, evaluated by the compiler."""
     alone = Group(children=[condition])
-    stmt = (
-        select(func.count())
-        .select_from(Contact)
-        .where(Contact.id == contact_id, compiler.matches(session, alone, at=at))
-    )
+    stmt = select(func.count()).select_from(Contact).where(compiler.matches(session, alone, at=at, scope=Contact.id == contact_id))
     return bool(session.scalar(stmt))
 
 
