@@ -947,6 +947,53 @@ def _contact_edit(run: DemoRun, rng: random.Random, kind: str, contact: ContactV
     return editor, {"phone": phone_number(rng, code, extension=True)}, "Neue Durchwahl laut E-Mail-Signatur"
 
 
+def supplement_demo(
+    factory: sessionmaker[Session],
+    *,
+    name: str,
+    present: type[Base],
+    skipped: str,
+    bulk: Callable[[DemoRun], None],
+    history: Callable[[DemoRun], None],
+    seed: int = 42,
+    clock: Clock = utc_now,
+) -> DemoReport:
+    """One capability's demo steps alone, for demo data seeded before the capability existed (an upgraded
+    installation, the benchmark databases): every demo contact is a candidate. Nothing happens when the table
+    `present` has rows already (`skipped` says so, with `{count}`)."""
+    started = time.perf_counter()
+    with factory() as session:
+        existing = session.scalar(select(func.count()).select_from(present)) or 0
+        demo_contacts = select(Contact.id).where(Contact.external_id.like("CON-%")).order_by(Contact.id)
+        ids = [] if existing else list(session.scalars(demo_contacts))
+    plan = DemoPlan(name, accounts=0, contacts=len(ids), history=0)
+    reason = skipped.format(count=fmt_number(existing)) if existing else None
+    if reason or not ids:
+        return DemoReport(plan.name, seed, 0.0, skipped_reason=reason or "Es gibt keine Demokontakte.")
+    run = DemoRun(factory, plan, seed, clock, clock(), Pools.draw(seed))
+    ensure_demo_users(run)
+    run.created["contact"] = ids
+    with run.bulk_transaction():
+        bulk_started = time.perf_counter()
+        bulk(run)
+        # What seed_demo does at the end of its bulk transaction: the audit entries, the event, fresh statistics.
+        _record_bulk_imports(run)
+        _refresh_statistics(run)
+        bulk_seconds = time.perf_counter() - bulk_started
+    history_started = time.perf_counter()
+    history(run)
+    return DemoReport(
+        plan.name,
+        seed,
+        time.perf_counter() - started,
+        tuple(run.counts.items()),
+        users_total=len(run.users),
+        users_created=run.users_created,
+        phase_seconds=(("bulk", bulk_seconds), ("history", time.perf_counter() - history_started)),
+        notes=tuple(run.notes),
+    )
+
+
 import core.demo_addresses  # noqa: E402,F401  (registers the "addresses" bulk step after the contacts)
 import core.demo_duplicates  # noqa: E402,F401  (registers the "duplicates" and "duplicate_scan" steps last)
 import core.demo_sales  # noqa: E402,F401  (registers the "sales" bulk step: deals, history, quotes, orders)

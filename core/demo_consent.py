@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -50,18 +49,15 @@ from core.demo import (
     MARKETING,
     REPS_BY_REGION,
     BulkImport,
-    DemoPlan,
     DemoReport,
     DemoRun,
     Phase,
-    Pools,
     batched,
-    ensure_demo_users,
     register_demo_step,
 )
 from core.demo_sales import Weighted
 from core.digests import email_digest, phone_digest
-from core.formatting import DISPLAY_TZ, fmt_number
+from core.formatting import DISPLAY_TZ
 from core.imports.bulk import insert_columns, insert_rows, larger_page_cache, reserve_ids
 from core.permissions import SYSTEM, Actor, Role
 from core.subject_keys import CIPHER_PREFIX
@@ -920,33 +916,13 @@ def restrict_processing(run: DemoRun) -> None:
 def add_consent_history(factory: sessionmaker[Session], *, seed: int = 42, clock: Clock = utc_now) -> DemoReport:
     """The consent steps alone, for demo data seeded before consent existed (an upgraded installation, the
     benchmark databases): every demo contact is a candidate. Nothing happens when the ledger has entries."""
-    started = time.perf_counter()
-    with factory() as session:
-        existing = session.scalar(select(func.count()).select_from(ConsentEntry)) or 0
-        demo_contacts = select(Contact.id).where(Contact.external_id.like("CON-%")).order_by(Contact.id)
-        ids = [] if existing else list(session.scalars(demo_contacts))
-    plan = DemoPlan("consent", accounts=0, contacts=len(ids), history=0)
-    skipped = f"Der Consent-Ledger enthält bereits {fmt_number(existing)} Einträge." if existing else None
-    if skipped or not ids:
-        return DemoReport(plan.name, seed, 0.0, skipped_reason=skipped or "Es gibt keine Demokontakte.")
-    run = DemoRun(factory, plan, seed, clock, clock(), Pools.draw(seed))
-    ensure_demo_users(run)
-    run.created["contact"] = ids
-    with run.bulk_transaction():
-        bulk_started = time.perf_counter()
-        load_consent(run)
-        # What seed_demo does at the end of its bulk transaction: the audit entries, the event, fresh statistics.
-        demo._record_bulk_imports(run)  # noqa: SLF001
-        demo._refresh_statistics(run)  # noqa: SLF001
-        bulk_seconds = time.perf_counter() - bulk_started
-    history_started = time.perf_counter()
-    restrict_processing(run)
-    return DemoReport(
-        plan.name,
-        seed,
-        time.perf_counter() - started,
-        tuple(run.counts.items()),
-        users_total=len(run.users),
-        users_created=run.users_created,
-        phase_seconds=(("bulk", bulk_seconds), ("history", time.perf_counter() - history_started)),
+    return demo.supplement_demo(
+        factory,
+        name="consent",
+        present=ConsentEntry,
+        skipped="Der Consent-Ledger enthält bereits {count} Einträge.",
+        bulk=load_consent,
+        history=restrict_processing,
+        seed=seed,
+        clock=clock,
     )

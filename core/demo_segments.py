@@ -27,7 +27,6 @@ list with members) through core.segments.service and recalculates every segment 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,16 +40,12 @@ from core import demo
 from core.demo import (
     MARKETING,
     BulkImport,
-    DemoPlan,
     DemoReport,
     DemoRun,
     Phase,
-    Pools,
-    ensure_demo_users,
     register_demo_step,
 )
 from core.demo_consent import contact_range
-from core.formatting import fmt_number
 from core.imports.bulk import insert_columns, larger_page_cache
 from core.segments.recalc import recalc_all
 from core.segments.service import add_static_members, create_segment
@@ -648,34 +643,13 @@ def add_segment_demo(factory: sessionmaker[Session], *, seed: int = 42, clock: C
     """Activities, tags and the demo segments for demo data seeded before segments existed (an upgraded
     installation, the benchmark databases): every demo contact is a candidate. Nothing happens when there are
     activities already."""
-    started = time.perf_counter()
-    with factory() as session:
-        existing = session.scalar(select(func.count()).select_from(Activity)) or 0
-        demo_contacts = select(Contact.id).where(Contact.external_id.like("CON-%")).order_by(Contact.id)
-        ids = [] if existing else list(session.scalars(demo_contacts))
-    plan = DemoPlan("segments", accounts=0, contacts=len(ids), history=0)
-    skipped = f"Es gibt bereits {fmt_number(existing)} Aktivitäten." if existing else None
-    if skipped or not ids:
-        return DemoReport(plan.name, seed, 0.0, skipped_reason=skipped or "Es gibt keine Demokontakte.")
-    run = DemoRun(factory, plan, seed, clock, clock(), Pools.draw(seed))
-    ensure_demo_users(run)
-    run.created["contact"] = ids
-    with run.bulk_transaction():
-        bulk_started = time.perf_counter()
-        load_segment_data(run)
-        # What seed_demo does at the end of its bulk transaction: the audit entries, the event, fresh statistics.
-        demo._record_bulk_imports(run)
-        demo._refresh_statistics(run)
-        bulk_seconds = time.perf_counter() - bulk_started
-    history_started = time.perf_counter()
-    build_segments(run)
-    return DemoReport(
-        plan.name,
-        seed,
-        time.perf_counter() - started,
-        tuple(run.counts.items()),
-        users_total=len(run.users),
-        users_created=run.users_created,
-        phase_seconds=(("bulk", bulk_seconds), ("history", time.perf_counter() - history_started)),
-        notes=tuple(run.notes),
+    return demo.supplement_demo(
+        factory,
+        name="segments",
+        present=Activity,
+        skipped="Es gibt bereits {count} Aktivitäten.",
+        bulk=load_segment_data,
+        history=build_segments,
+        seed=seed,
+        clock=clock,
     )
