@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import consent
 from bench.sales import bench_parser, postgres, run_backends, sqlite_file
 from bench.scenarios import Measurement, median_seconds
+from core.segments.compiler import PG_WORK_MEM
 from core.consent.gate import load_purpose
 from core.demo import seed_demo
 from core.demo_segments import add_segment_demo, condition, group
@@ -178,6 +179,8 @@ def hand_written_count(session: Session, setting: Setting) -> int:
         "won_amount": WON_AMOUNT,
         "purpose": setting.purpose_id,
     }
+    if dialect == "postgresql":  # the same memory for hashing the sets as the compiler's transaction gets
+        session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
     return int(session.scalar(stmt, values) or 0)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from core.consent.gate import active_restrictions
@@ -38,10 +38,22 @@ def matches(
     """The rules as a condition on `contacts` (validated first; restricted contacts never match), to combine with
     other queries over the contacts table. With `scope` (a condition on contacts) the result is exact only for the
     contacts in the scope, and the condition includes the scope (see CompileContext.scope)."""
+    _allow_hashed_sets(session)
     unrestricted = not_(Contact.id.in_(active_restrictions("restriction", at).correlate(None)))
     ctx = CompileContext(session=session, at=at, audience=scope, scope=scope)
     tests = [compile_node(ctx, parse_rules(rules)), unrestricted]
     return and_(scope, *tests) if scope is not None else and_(*tests)
+
+
+# PostgreSQL hashes an `IN (subquery)` inside OR only when the set fits into work_mem (default 4 MB: about 100,000
+# ids); a larger set is rescanned for every contact — a segment of "opened OR clicked in 90 days" over 5,000,000
+# activities ran for more than ten minutes. The evaluating transaction gets room for a few million ids.
+PG_WORK_MEM = "64MB"
+
+
+def _allow_hashed_sets(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
 
 
 def compile_rules(session: Session, rules: Rules, *, at: dt.datetime) -> Select[tuple[int]]:
