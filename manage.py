@@ -256,13 +256,22 @@ def dedupe_scan(
 
 
 @app.command("serve")
-def serve(api_port: int = typer.Option(8000), ui_port: int = typer.Option(8501)) -> None:
-    """Start the API (uvicorn), the Streamlit app, the event dispatcher, the mail sender and the DOI expiry job."""
+def serve(
+    api_port: int = typer.Option(8000),
+    ui_port: int = typer.Option(8501),
+    api_workers: int = typer.Option(0, min=0, help="uvicorn-Worker der API (0: zwei je CPU-Kern)"),
+) -> None:
+    """Start the API (uvicorn), the Streamlit app, the event dispatcher, the mail sender and the DOI expiry job.
+
+    Two API workers per core: with one per core, 16 keep-alive clients often end up unevenly on the workers
+    (docs/performance.md, REST API)."""
     with one_line_errors():
         bootstrap()
     python = sys.executable
+    workers = api_workers or 2 * (os.cpu_count() or 1)
+    api = [python, "-m", "uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", str(api_port)]
     commands = {
-        "API": [python, "-m", "uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", str(api_port)],
+        "API": [*api, "--workers", str(workers)],
         "UI": [
             python, "-m", "streamlit", "run", "app/main.py", "--server.port", str(ui_port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",

@@ -245,7 +245,7 @@ def run(
             print("  API-Benchmark übersprungen: keine Verkaufschancen in der Datenbank.", flush=True)
             return []
         mix, warm_up = request_mix(factory, requests), request_mix(factory, min(400, requests), seed=11)
-        workers = workers or os.cpu_count() or 1
+        workers = workers or 2 * (os.cpu_count() or 1)  # as `manage.py serve` starts it
         print(f"  API: {clients} Clients, {workers} Worker, {fmt_number(deals)} Verkaufschancen …", flush=True)
         measurements = []
         with benchmark_key(factory) as key, api_server(url, workers=workers) as port:
@@ -287,7 +287,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--postgres-url", default=os.environ.get("CRM_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--requests", type=int, default=REQUESTS)
-    parser.add_argument("--workers", type=int, help="uvicorn-Worker (Standard: CPU-Kerne)")
+    parser.add_argument("--workers", type=int, help="uvicorn-Worker (Standard: zwei je CPU-Kern)")
     parser.add_argument(
         "--rate", type=float, action="append", help=f"gedrosselter Lauf, Anfragen/s (mehrfach; Standard: {RATES})"
     )
