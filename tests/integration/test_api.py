@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.deps import get_clock, get_factory
-from api.main import app
 from core.apikeys import AUTH_CACHE_TTL, create_api_key, revoke_api_key
 from core.audit import trail
 from core.events import recent_events
@@ -20,6 +17,7 @@ from core.permissions import SYSTEM
 from core.uow import UnitOfWork
 from db.models import ApiKey
 from tests.conftest import FrozenClock
+from tests.integration.api_support import app_client, bearer as new_key, problem
 
 ACCOUNTS = "/api/v1/accounts"
 CONTACTS = "/api/v1/contacts"
@@ -37,31 +35,18 @@ FIRMA = {"name": "Müller Maschinenbau", "legal_form": "GmbH", "postcode": "5066
 @pytest.fixture
 def client(factory: sessionmaker[Session], clock: FrozenClock) -> Iterator[TestClient]:
     """The app running inside the test's rolled-back transaction, with the frozen clock."""
-    app.dependency_overrides[get_factory] = lambda: factory
-    app.dependency_overrides[get_clock] = lambda: clock
-    try:
-        yield TestClient(app)
-    finally:
-        app.dependency_overrides.clear()
+    with app_client(factory, clock) as client:
+        yield client
 
 
 def bearer(factory: sessionmaker[Session], *scopes: str, name: str = "ERP-Anbindung") -> dict[str, str]:
-    created = create_api_key(UnitOfWork(factory, actor=SYSTEM), name=name, scopes=list(scopes))
-    return {"Authorization": f"Bearer {created.key}"}
+    return new_key(factory, *scopes, name=name)
 
 
 @pytest.fixture
 def auth(factory: sessionmaker[Session]) -> dict[str, str]:
     return bearer(factory, *ALL_SCOPES)
 
-
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["title"] and body["instance"] == response.request.url.path
-    return body
 
 
 def create(client: TestClient, auth: dict[str, str], path: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -8,21 +8,18 @@ from collections.abc import Iterator
 from email.message import EmailMessage as MimeMessage
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.deps import get_clock, get_factory
 from api.main import app
 from api.routers.consent import get_mail_backend
-from core.apikeys import create_api_key
 from core.email.delivery import DeliveryError
 from core.events import recent_events
-from core.permissions import SYSTEM, Actor, Role
-from core.uow import UnitOfWork
+from core.permissions import Actor, Role
 from db.models import EmailMessage
 from tests.conftest import FrozenClock
+from tests.integration.api_support import app_client, bearer as new_key, ok, problem
 from tests.factories.crm import make_contact
 from tests.factories.identity import make_user
 
@@ -57,18 +54,12 @@ def mailbox() -> RecordingBackend:
 
 @pytest.fixture
 def client(factory: sessionmaker[Session], clock: FrozenClock, mailbox: RecordingBackend) -> Iterator[TestClient]:
-    app.dependency_overrides[get_factory] = lambda: factory
-    app.dependency_overrides[get_clock] = lambda: clock
-    app.dependency_overrides[get_mail_backend] = lambda: mailbox
-    try:
-        yield TestClient(app)
-    finally:
-        app.dependency_overrides.clear()
+    with app_client(factory, clock, {get_mail_backend: lambda: mailbox}) as client:
+        yield client
 
 
 def bearer(factory: sessionmaker[Session], *scopes: str, name: str = "Webformular") -> dict[str, str]:
-    created = create_api_key(UnitOfWork(factory, actor=SYSTEM), name=name, scopes=list(scopes))
-    return {"Authorization": f"Bearer {created.key}"}
+    return new_key(factory, *scopes, name=name)
 
 
 @pytest.fixture
@@ -89,18 +80,6 @@ def contact_id(factory: sessionmaker[Session], admin: Actor, clock: FrozenClock)
     ).id
 
 
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["instance"] == response.request.url.path
-    return body
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def gate(client: TestClient, auth: dict[str, str], contact_id: int, channel: str, purpose: str) -> dict[str, Any]:

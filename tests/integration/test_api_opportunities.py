@@ -7,20 +7,18 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.crud import encode_cursor
-from api.deps import get_clock, get_factory
-from api.main import app
-from core.apikeys import create_api_key, list_api_keys
+from core.apikeys import list_api_keys
 from core.audit import trail
 from core.events import recent_events
 from core.permissions import SYSTEM, Actor, Role
 from core.uow import UnitOfWork
 from tests.conftest import FrozenClock
+from tests.integration.api_support import app_client, bearer as new_key, ok, problem, version
 from tests.factories.crm import make_account, make_contact
 from tests.factories.identity import make_user
 from tests.factories.sales import make_opportunity
@@ -32,17 +30,12 @@ DEAL = {"name": "Fräsmaschinen Ersatzinvestition", "amount": "48000", "expected
 
 @pytest.fixture
 def client(factory: sessionmaker[Session], clock: FrozenClock) -> Iterator[TestClient]:
-    app.dependency_overrides[get_factory] = lambda: factory
-    app.dependency_overrides[get_clock] = lambda: clock
-    try:
-        yield TestClient(app)
-    finally:
-        app.dependency_overrides.clear()
+    with app_client(factory, clock) as client:
+        yield client
 
 
 def bearer(factory: sessionmaker[Session], *scopes: str, name: str = "ERP-Anbindung") -> dict[str, str]:
-    created = create_api_key(UnitOfWork(factory, actor=SYSTEM), name=name, scopes=list(scopes))
-    return {"Authorization": f"Bearer {created.key}"}
+    return new_key(factory, *scopes, name=name)
 
 
 @pytest.fixture
@@ -60,22 +53,7 @@ def account_id(factory: sessionmaker[Session], admin: Actor, clock: FrozenClock)
     return make_account(factory, admin, clock=clock).id
 
 
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["instance"] == response.request.url.path
-    return body
 
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def version(response: httpx.Response) -> dict[str, str]:
-    return {"If-Match": response.headers["ETag"]}
 
 
 def reference(client: TestClient, auth: dict[str, str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:

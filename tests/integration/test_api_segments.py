@@ -8,16 +8,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.crud import encode_cursor
-from api.deps import get_clock, get_factory
-from api.main import app
-from core.apikeys import create_api_key
 from core.audit import trail
 from core.events import recent_events
 from core.permissions import SYSTEM
@@ -25,6 +21,7 @@ from core.segments.service import count_preview
 from core.uow import UnitOfWork
 from db.models import Segment
 from tests.conftest import FrozenClock
+from tests.integration.api_support import app_client, bearer as new_key, ok, problem, version
 from tests.factories.crm import make_contact
 
 SEGMENTS = "/api/v1/segments"
@@ -49,17 +46,12 @@ def member_of(segment_id: int, operator: str = "member") -> dict[str, Any]:
 
 @pytest.fixture
 def client(factory: sessionmaker[Session], clock: FrozenClock) -> Iterator[TestClient]:
-    app.dependency_overrides[get_factory] = lambda: factory
-    app.dependency_overrides[get_clock] = lambda: clock
-    try:
-        yield TestClient(app)
-    finally:
-        app.dependency_overrides.clear()
+    with app_client(factory, clock) as client:
+        yield client
 
 
 def bearer(factory: sessionmaker[Session], *scopes: str, name: str = KEY_NAME) -> dict[str, str]:
-    created = create_api_key(UnitOfWork(factory, actor=SYSTEM), name=name, scopes=list(scopes))
-    return {"Authorization": f"Bearer {created.key}"}
+    return new_key(factory, *scopes, name=name)
 
 
 @pytest.fixture
@@ -76,22 +68,7 @@ def contact(factory: sessionmaker[Session], clock: FrozenClock) -> Any:
     return make
 
 
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["instance"] == response.request.url.path
-    return body
 
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def version(response: httpx.Response) -> dict[str, str]:
-    return {"If-Match": response.headers["ETag"]}
 
 
 def create(client: TestClient, auth: dict[str, str], name: str, rules: dict[str, Any] | None, **extra: Any) -> int:
