@@ -25,6 +25,8 @@ ADMIN_PAGES = [
     ("Vertrieb", "Verkaufschancen", "Verkaufschancen", "e2e-01a-verkaufschancen"),
     ("Vertrieb", "Pipeline", "Pipeline", "e2e-01b-pipeline"),
     ("Vertrieb", "Produkte", "Produkte", "e2e-01c-produkte"),
+    ("Marketing", "Segmente", "Segmente", "e2e-01d-segmente"),
+    ("Marketing", "Segment-Editor", "Neues Segment", "e2e-01e-segment-editor"),
     ("Stammdaten", "Firmen", "Firmen", "e2e-02-firmen"),
     ("Stammdaten", "Kontakte", "Kontakte", "e2e-03-kontakte"),
     ("Stammdaten", "Dubletten", "Dubletten", "e2e-03b-dubletten"),
@@ -142,7 +144,7 @@ def test_admin_start_page_shows_real_figures(page: Page, servers: Servers) -> No
 def test_admin_navigates_every_section(page: Page, servers: Servers) -> None:
     log_in(page, servers, "demo.admin")
     headers = sidebar(page).get_by_test_id("stNavSectionHeader")
-    sections = ["Vertrieb", "Compliance", "Berichte", "Stammdaten", "Administration"]  # menu order; the text ends in an icon
+    sections = ["Vertrieb", "Marketing", "Compliance", "Berichte", "Stammdaten", "Administration"]  # menu order; the text ends in an icon
     expect(headers).to_have_text([re.compile(rf"^{name}") for name in sections])
     assert set(sections) == {section for section, *_ in ADMIN_PAGES}
     expect(sidebar(page).get_by_test_id("stSidebarNavLink")).to_have_count(1 + len(ADMIN_PAGES))  # + Start
