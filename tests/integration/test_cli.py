@@ -1,6 +1,6 @@
-"""The operator CLI (`python manage.py ...`) run as a real subprocess against SQLite and PostgreSQL.
+"""The operator CLI (`python manage.py ...`) run against SQLite and PostgreSQL (in this process; the bootstrap as a real subprocess).
 
-Each subprocess costs about a second, so the migrated databases are shared per module; the one
+The migrated databases are shared per module (the bootstrap runs `db upgrade` twice as real processes); the one
 test that tampers with the audit log restores the row and the append-only triggers afterwards.
 """
 
@@ -11,20 +11,27 @@ import os
 import re
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
-from core import audit
+import manage
+from core import audit, digests
 from core.apikeys import authenticate_api_key
 from core.permissions import Role
+from core.database import session_factory
+from core.settings import get_settings
 from core.users import authenticate
 from db.append_only import append_only_ddl, drop_append_only_ddl
 from db.session import create_db_engine, make_session_factory
@@ -37,19 +44,62 @@ PASSWORD_LINE = re.compile(r"Passwort \(wird nur jetzt angezeigt\): (\S+)")
 
 @dataclass(frozen=True)
 class Cli:
+    """`manage.py` on one database: in this process (Typer's runner, a tenth of a second per call) or, for the
+    bootstrap, as a real subprocess (about a second, but it proves the entry point itself)."""
+
     url: str
     env: dict[str, str]
 
     def __call__(self, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+        settings = {k: v for k, v in (self.env | {"CRM_DATABASE_URL": self.url} | env).items() if k.startswith("CRM_")}
+        unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("CRM_") and k not in settings}
+        crash = ""
+        with process_state_reset(), CliRunner().isolation(input=stdin, env=settings | unset) as (out, err, _):
+            with patch.object(sys, "argv", ["manage.py", *args]):
+                try:
+                    manage.main()
+                    code = 0
+                except SystemExit as stop:
+                    code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+                except Exception:  # what the real process would print before dying
+                    code, crash = 1, traceback.format_exc()
+            sys.stdout.flush()  # print() without flush still sits in the text layer over these byte buffers
+            sys.stderr.flush()
+            stdout, stderr = out.getvalue().decode(), err.getvalue().decode() + crash
+        return subprocess.CompletedProcess(["manage.py", *args], code, stdout, stderr)
+
+    def real_process(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=REPO_ROOT,
-            env=self.env | {"CRM_DATABASE_URL": self.url} | env,
-            input=stdin,
+            env=self.env | {"CRM_DATABASE_URL": self.url},
             capture_output=True,
             text=True,
             timeout=120,
         )
+
+
+@contextmanager
+def process_state_reset() -> Iterator[None]:
+    """What a fresh process would not remember: the settings, the secret-derived digest key and the engines
+    (disposed, so a test may drop its PostgreSQL database afterwards)."""
+    caches = (get_settings, digests._key, session_factory)
+    engines: list[Engine] = []
+
+    def recorded(url: str, **options: Any) -> Engine:
+        engines.append(create_db_engine(url, **options))
+        return engines[-1]
+
+    for cached in caches:
+        cached.cache_clear()
+    try:
+        with patch("core.database.create_db_engine", recorded):
+            yield
+    finally:
+        for cached in caches:
+            cached.cache_clear()
+        for engine in engines:
+            engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -68,7 +118,7 @@ def cli_env(tmp: Path) -> dict[str, str]:
 
 
 def bootstrap(cli: Cli) -> Bootstrapped:
-    return Bootstrapped(cli, cli("db", "upgrade"), cli("db", "upgrade"))
+    return Bootstrapped(cli, cli.real_process("db", "upgrade"), cli.real_process("db", "upgrade"))
 
 
 @contextmanager

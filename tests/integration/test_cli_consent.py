@@ -1,4 +1,4 @@
-"""`python manage.py consent …` as real subprocesses against SQLite and PostgreSQL, with the confirmation
+"""`python manage.py consent …` through its real entry point (`manage.main`, in this process) against SQLite and PostgreSQL, with the confirmation
 mail delivered to a real local SMTP server (aiosmtpd) through CRM_SMTP_HOST/CRM_SMTP_PORT."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python manage.py gdpr …` as real subprocesses against SQLite and PostgreSQL: intake with the due date and the
+"""`python manage.py gdpr …` through its real entry point (`manage.main`, in this process) against SQLite and PostgreSQL: intake with the due date and the
 identity check, the Art. 15 package, the Art. 17 erasure and its refusals, the request log's verification
 (also after tampering), list/show and the Art. 30 record."""
 

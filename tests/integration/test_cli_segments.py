@@ -1,4 +1,4 @@
-"""`python manage.py segments …` and `python -m jobs.recalc_segments` as real subprocesses against SQLite and
+"""`python manage.py segments …` (in this process, through `manage.main`) and `python -m jobs.recalc_segments` (a real subprocess) against SQLite and
 PostgreSQL: the issue's CLI contract (schema, count, create, recalc, members as CSV), list, static segments from a
 file, one-line errors, and the job's lease held by another process."""
 
