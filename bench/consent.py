@@ -19,23 +19,20 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.sales import bench_parser, postgres, run_backends, sqlite_file
+from bench.sales import bench_database, bench_parser, run_backends
 from bench.scenarios import Measurement, median_seconds
 from core.consent.gate import may_contact, reachable, summary
 from core.consent.vocabulary import CHANNELS, GATE_REASONS, label
-from core.demo import seed_demo
 from core.demo_consent import add_consent_history
 from core.digests import refresh_contact_digests
 from core.formatting import fmt_number
 from core.uow import utc_now
 from db.models import ConsentEntry, Contact
-from db.session import create_db_engine, make_session_factory
 
 T = TypeVar("T")
 TARGET_MS = 2_000
@@ -116,30 +113,10 @@ def prepare(engine: Engine, factory: sessionmaker[Session], backend: str, size: 
 
 
 def run(backend: str, size: str, args: argparse.Namespace) -> list[Measurement]:
-    if backend == "sqlite":
-        database = sqlite_file(Path(str(args.sqlite_path).format(size=size)), args.reuse)
-    else:
-        database = postgres(args.postgres_url, args.reuse)
-    results: list[Measurement] = []
-    with database as url:
-        engine = create_db_engine(url)
-        try:
-            factory = make_session_factory(engine)
-            with factory() as session:
-                seeded = (session.scalar(select(func.count()).select_from(Contact)) or 0) > 0
-            if not seeded:
-                print(f"{backend} / {size}: Demodaten erzeugen …", flush=True)
-                started = time.perf_counter()
-                report = seed_demo(factory, size=size, seed=args.seed)
-                print(f"  {report.describe()}", flush=True)
-                seconds = time.perf_counter() - started
-                results.append(Measurement(backend, size, "Demodaten erzeugen (gesamt)", seconds, "s"))
-            results += prepare(engine, factory, backend, size, args.seed)
-            print(f"{backend} / {size}: Consent-Gate über alle Kontakte", flush=True)
-            results += gate_data(factory, backend, size, args.repeat)
-        finally:
-            engine.dispose()
-    return results
+    with bench_database(backend, size, args) as db:
+        results = db.results + prepare(db.engine, db.factory, backend, size, args.seed)
+        print(f"{backend} / {size}: Consent-Gate über alle Kontakte", flush=True)
+        return results + gate_data(db.factory, backend, size, args.repeat)
 
 
 def main() -> None:

@@ -19,10 +19,11 @@ import platform
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -195,28 +196,43 @@ def _database_has_deals(url: str) -> bool:
         engine.dispose()
 
 
-def run(backend: str, size: str, args: argparse.Namespace) -> list[Measurement]:
+@dataclass
+class BenchDatabase:
+    """An open benchmark database of bench.sales (seeded if it was empty) and the measurements taken so far."""
+
+    engine: Engine
+    factory: sessionmaker[Session]
+    results: list[Measurement]
+
+
+@contextmanager
+def bench_database(backend: str, size: str, args: argparse.Namespace) -> Iterator[BenchDatabase]:
+    """The `--sqlite-path` file or the `--postgres-url` database at `size`, migrated, seeded with the demo data
+    when empty (measured), the engine disposed afterwards — what every benchmark on these databases starts with."""
     if backend == "sqlite":
         database = sqlite_file(Path(str(args.sqlite_path).format(size=size)), args.reuse)
     else:
         database = postgres(args.postgres_url, args.reuse)
-    results: list[Measurement] = []
     with database as url:
         engine = create_db_engine(url)
         try:
-            factory = make_session_factory(engine)
-            if not _seeded(factory):
+            opened = BenchDatabase(engine, make_session_factory(engine), [])
+            if not _seeded(opened.factory):
                 print(f"{backend} / {size}: Demodaten erzeugen …", flush=True)
                 started = time.perf_counter()
-                report = seed_demo(factory, size=size, seed=args.seed)
+                report = seed_demo(opened.factory, size=size, seed=args.seed)
                 seconds = time.perf_counter() - started
                 print(f"  {report.describe()}", flush=True)
-                results.append(Measurement(backend, size, "Demodaten erzeugen (gesamt)", seconds, "s"))
-            print(f"{backend} / {size}: {data_size(factory)}", flush=True)
-            results += page_data(factory, backend, size, args.repeat, args.only)
+                opened.results.append(Measurement(backend, size, "Demodaten erzeugen (gesamt)", seconds, "s"))
+            yield opened
         finally:
             engine.dispose()
-    return results
+
+
+def run(backend: str, size: str, args: argparse.Namespace) -> list[Measurement]:
+    with bench_database(backend, size, args) as db:
+        print(f"{backend} / {size}: {data_size(db.factory)}", flush=True)
+        return db.results + page_data(db.factory, backend, size, args.repeat, args.only)
 
 
 def bench_parser(prog: str, description: str | None, *, repeat: int) -> argparse.ArgumentParser:

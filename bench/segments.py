@@ -29,18 +29,16 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import consent
-from bench.sales import bench_parser, postgres, run_backends, sqlite_file
+from bench.sales import bench_database, bench_parser, run_backends
 from bench.scenarios import Measurement, median_seconds
 from core.segments.compiler import PG_WORK_MEM
 from core.consent.gate import load_purpose
-from core.demo import seed_demo
 from core.demo_segments import add_segment_demo, condition, group
 from core.formatting import DISPLAY_TZ, fmt_number
 from core.gdpr.deadlines import add_months
@@ -52,7 +50,6 @@ from core.segments.service import create_segment, delete_segment, members_page, 
 from core.uow import UnitOfWork, utc_now
 from db.base import UTCDateTime
 from db.models import Activity, Contact, ContactTag, PipelineStage, ProcessingRestriction, Segment, SegmentMember
-from db.session import create_db_engine, make_session_factory
 
 T = TypeVar("T")
 TARGET_COUNT_MS = 1_000
@@ -412,31 +409,11 @@ def prepare(factory: sessionmaker[Session], backend: str, size: str, seed: int) 
 
 
 def run(backend: str, size: str, args: argparse.Namespace) -> list[Measurement]:
-    if backend == "sqlite":
-        database = sqlite_file(Path(str(args.sqlite_path).format(size=size)), args.reuse)
-    else:
-        database = postgres(args.postgres_url, args.reuse)
-    results: list[Measurement] = []
-    with database as url:
-        engine = create_db_engine(url)
-        try:
-            factory = make_session_factory(engine)
-            with factory() as session:
-                seeded = (session.scalar(select(func.count()).select_from(Contact)) or 0) > 0
-            if not seeded:
-                print(f"{backend} / {size}: Demodaten erzeugen …", flush=True)
-                started = time.perf_counter()
-                report = seed_demo(factory, size=size, seed=args.seed)
-                print(f"  {report.describe()}", flush=True)
-                seconds = time.perf_counter() - started
-                results.append(Measurement(backend, size, "Demodaten erzeugen (gesamt)", seconds, "s"))
-            results += consent.prepare(engine, factory, backend, size, args.seed)
-            results += prepare(factory, backend, size, args.seed)
-            print(f"{backend} / {size}: {data_size(factory)}", flush=True)
-            results += measure(factory, backend, size, args.repeat, args.touched)
-        finally:
-            engine.dispose()
-    return results
+    with bench_database(backend, size, args) as db:
+        results = db.results + consent.prepare(db.engine, db.factory, backend, size, args.seed)
+        results += prepare(db.factory, backend, size, args.seed)
+        print(f"{backend} / {size}: {data_size(db.factory)}", flush=True)
+        return results + measure(db.factory, backend, size, args.repeat, args.touched)
 
 
 def main() -> None:
