@@ -47,6 +47,7 @@ from core.demo import (
 )
 from core.demo_consent import contact_range
 from core.imports.bulk import insert_columns, larger_page_cache
+from core.segments.insights import refresh_due_reach
 from core.segments.recalc import recalc_all
 from core.segments.service import add_static_members, create_segment
 from core.uow import Clock, UnitOfWork, utc_now
@@ -623,8 +624,8 @@ def create_demo_segments(factory: sessionmaker[Session], new_uow: Callable[[], U
 
 @register_demo_step("segments", Phase.HISTORY)
 def build_segments(run: DemoRun) -> None:
-    """The marketing user creates the missing demo segments; then every segment is recalculated once (a segment
-    that fails keeps its error in `refresh_error` and is named in the report's notes)."""
+    """The marketing user creates the missing demo segments; then every segment is recalculated once and its reach
+    counted (a segment that fails keeps its error in `refresh_error` and is named in the report's notes)."""
     if MARKETING not in run.users:
         return
     actor = run.actor(MARKETING)
@@ -632,6 +633,10 @@ def build_segments(run: DemoRun) -> None:
     report = recalc_all(UnitOfWork(run.factory, actor=actor, clock=run.clock), reason="demo")
     if not report.ok:
         run.notes.append(report.describe())
+    # as the nightly job does after a full run: the list shows each segment's reach per channel
+    reach = refresh_due_reach(UnitOfWork(run.factory, actor=actor, clock=run.clock), report)
+    if not reach.ok:
+        run.notes.append(reach.describe())
     if created:
         run.counts[LABEL_SEGMENTS] = len(created)
 

@@ -46,6 +46,7 @@ from core.segments.conditions import ACTIVITY_TYPES
 from core.segments.recalc import references
 from core.segments.rules import Group, parse_rules, walk
 from db.models import Activity, AuditEntry, Contact, ContactTag, Segment, SegmentMember, SegmentRun, User
+from db.models.segments import SegmentReach
 from tests.conftest import FrozenClock
 
 SMALL_CONTACTS = 2_000  # the run's contacts; the 20 planted duplicates come after them
@@ -188,6 +189,8 @@ def test_the_demo_segments_exist_built_by_marketing_and_recalculated(seeded: See
                 assert compiler.count(session, segment.rules, at=now) == segment.member_count, segment.name
     recalculated = {s for (s,) in rows(factory, select(SegmentRun.segment_id).where(SegmentRun.reason == "demo"))}
     assert recalculated == {s.id for s in segments.values()}
+    with_reach = {s for (s,) in rows(factory, select(SegmentReach.segment_id).where(SegmentReach.computed_at == now))}
+    assert with_reach == {s.id for s in segments.values()}, "the list shows reach per channel from the start"
 
 
 def test_the_segments_use_nesting_negation_references_and_a_static_list(seeded: Seeded) -> None:
