@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 API_PORT ?= 8000
 UI_PORT ?= 8501
+# Test processes (pytest-xdist); a test file stays on one worker, so its module fixtures are built once.
+TEST_WORKERS ?= auto
 
 .PHONY: run test install install-dev chromium bench lint clean
 
@@ -41,7 +43,7 @@ run: install
 
 test: install-dev chromium
 	mkdir -p test-artifacts
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: install-dev
 	$(PY) -m bench
