@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 
 from core.search import contains
 from sqlalchemy.orm import aliased
@@ -25,7 +25,7 @@ from core import audit
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import change_payload
 from core.formatting import DISPLAY_TZ
-from core.listing import MAX_PAGE_SIZE, ListQuery, Page, equality_filters, fetch_page
+from core.listing import MAX_PAGE_SIZE, ListQuery, Page, fetch_page
 from core.records import create_record, delete_record, values_of
 from core.sales.history import last_open_stage_id, record_stage_event
 from core.sales.pricing import to_decimal
@@ -34,7 +34,6 @@ from core.sales.pipelines import (
     default_pipeline,
     effective_forecast_category,
     effective_probability,
-    stage_view,
     load_pipeline,
     load_reasons,
 )
@@ -147,41 +146,60 @@ def _is_stale(stage: StageView, updated_at: dt.datetime, now: dt.datetime) -> bo
     return stage.is_open and stage.stale_after_days is not None and (now - updated_at).days >= stage.stale_after_days
 
 
-def _view(uow: UnitOfWork, opp: Opportunity) -> OpportunityView:
-    """The deal with its names; one query besides the row itself (the API's GET runs this per request)."""
-    reason_id = opp.won_reason_id or opp.lost_reason_id
-    stage_row, pipeline_name, account_name, owner_name, reason_label = uow.session.execute(
+STAGE_VIEW_FIELDS = tuple(f.name for f in fields(StageView))
+
+
+@cache
+def _view_statement() -> Select[Any]:
+    """The deal row with its stage, pipeline, company, owner and closing-reason names: one query per view.
+
+    Built once (constructing it costs more than running it); the id is the bound parameter `opportunity_id`.
+    """
+    owner = aliased(User)
+    reason = aliased(DealReason)
+    columns = [getattr(Opportunity, f) for f in ALL_FIELDS]
+    return (
         select(
-            PipelineStage,
-            Pipeline.name,
-            select(Account.name).where(Account.id == opp.account_id).scalar_subquery(),
-            select(User.display_name).where(User.id == opp.owner_id).scalar_subquery(),
-            select(DealReason.label).where(DealReason.id == reason_id).scalar_subquery(),
+            *columns,
+            Opportunity.id,
+            Opportunity.stage_entered_at,
+            Opportunity.version,
+            Opportunity.created_at,
+            Opportunity.updated_at,
+            Account.name.label("account_name"),
+            owner.display_name.label("owner_name"),
+            Pipeline.name.label("pipeline_name"),
+            reason.label.label("close_reason"),
+            *(getattr(PipelineStage, f).label(f"stage__{f}") for f in STAGE_VIEW_FIELDS),
         )
+        .join(Account, Account.id == Opportunity.account_id)
+        .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
         .join(Pipeline, Pipeline.id == PipelineStage.pipeline_id)
-        .where(PipelineStage.id == opp.stage_id)
-    ).one()
-    stage = stage_view(stage_row)
+        .outerjoin(owner, owner.id == Opportunity.owner_id)
+        .outerjoin(reason, reason.id == func.coalesce(Opportunity.won_reason_id, Opportunity.lost_reason_id))
+        .where(Opportunity.id == bindparam("opportunity_id"))
+    )
+
+
+def _view(uow: UnitOfWork, opportunity_id: int) -> OpportunityView:
+    """The deal as services return it (after pending changes are flushed); NotFound when it does not exist.
+
+    The API's GET runs this per request, so it is one query instead of an ORM load plus the names.
+    """
+    row = uow.session.execute(_view_statement(), {"opportunity_id": opportunity_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"Verkaufschance {opportunity_id} gibt es nicht.")
+    values = row._asdict()
+    stage = StageView(**{f: values.pop(f"stage__{f}") for f in STAGE_VIEW_FIELDS})
     return OpportunityView(
-        **{f: getattr(opp, f) for f in ALL_FIELDS if f not in ("won_reason_id", "lost_reason_id")},
-        id=opp.id,
-        won_reason_id=opp.won_reason_id,
-        lost_reason_id=opp.lost_reason_id,
-        account_name=account_name,
-        owner_name=owner_name,
-        pipeline_name=pipeline_name,
+        **values,
         stage_name=stage.name,
         stage_position=stage.position,
-        probability=effective_probability(stage, opp.probability_override),
-        forecast_category=effective_forecast_category(stage, opp.forecast_category_override),
+        probability=effective_probability(stage, row.probability_override),
+        forecast_category=effective_forecast_category(stage, row.forecast_category_override),
         forecast_category_system=stage.forecast_category,
-        close_reason=reason_label,
-        stage_entered_at=opp.stage_entered_at,
-        days_in_stage=max(0, (uow.now - opp.stage_entered_at).days),
-        is_stale=_is_stale(stage, opp.updated_at, uow.now),
-        version=opp.version,
-        created_at=opp.created_at,
-        updated_at=opp.updated_at,
+        days_in_stage=max(0, (uow.now - row.stage_entered_at).days),
+        is_stale=_is_stale(stage, row.updated_at, uow.now),
     )
 
 
@@ -285,7 +303,7 @@ def apply_stage_change(
 def get_opportunity(uow: UnitOfWork, opportunity_id: int) -> OpportunityView:
     with uow:
         uow.authorize("opportunities.read")
-        return _view(uow, load_opportunity(uow, opportunity_id))
+        return _view(uow, opportunity_id)
 
 
 def _target_stage(uow: UnitOfWork, values: Mapping[str, Any]) -> StageView:
@@ -334,7 +352,7 @@ def create_opportunity(
         )
         create_record(uow, opp, entity=ENTITY, fields=ALL_FIELDS, reason=reason)
         record_stage_event(uow, opp, kind="created", from_stage=None, to_stage=stage)
-        view = _view(uow, opp)
+        view = _view(uow, opp.id)
         uow.commit()
         return view
 
@@ -369,7 +387,7 @@ def update_opportunity(
                 reason_text=values.get("close_reason_text"),
                 note=reason,
             )
-        view = _view(uow, opp)
+        view = _view(uow, opp.id)
         uow.commit()
         return view
 
@@ -431,7 +449,7 @@ def _move(
             expected_version=expected_version,
             note=note,
         )
-        view = _view(uow, opp)
+        view = _view(uow, opp.id)
         uow.commit()
         return view
 
@@ -541,22 +559,47 @@ def delete_opportunity(
         uow.commit()
 
 
-def _list_filters(query: ListQuery) -> list[Any]:
-    f = query.filters
-    conditions = equality_filters(
-        Opportunity, f, ("pipeline_id", "stage_id", "owner_id", "status", "account_id", "lead_source", "currency")
-    )
-    if f.get("team_id"):
-        conditions.append(Opportunity.owner_id.in_(select(User.id).where(User.team_id == f["team_id"])))
-    if f.get("close_from"):
-        conditions.append(Opportunity.expected_close_date >= f["close_from"])
-    if f.get("close_to"):
-        conditions.append(Opportunity.expected_close_date <= f["close_to"])
-    if f.get("amount_min") not in (None, ""):
-        conditions.append(Opportunity.amount >= Decimal(str(f["amount_min"])))
-    if f.get("amount_max") not in (None, ""):
-        conditions.append(Opportunity.amount <= Decimal(str(f["amount_max"])))
-    return conditions
+EQUALITY_FILTERS = ("pipeline_id", "stage_id", "owner_id", "status", "account_id", "lead_source", "currency")
+FilterShape = tuple[tuple[str, bool], ...]  # (filter name, given as a list) for each filter that has a value
+
+
+def _filter_values(filters: Mapping[str, Any]) -> tuple[FilterShape, dict[str, Any]]:
+    """The given filters (see LIST_FILTERS) as a shape and the values for its bound parameters (`f_<name>`)."""
+    shape: list[tuple[str, bool]] = []
+    values: dict[str, Any] = {}
+    for name in LIST_FILTERS:
+        value = filters.get(name)
+        if value in (None, "", []):
+            continue
+        many = isinstance(value, (list, tuple))
+        if name in ("amount_min", "amount_max"):
+            value = Decimal(str(value))
+        shape.append((name, many and name in EQUALITY_FILTERS))
+        values[f"f_{name}"] = list(value) if many else value
+    return tuple(shape), values
+
+
+@lru_cache(maxsize=512)
+def _filter_conditions(shape: FilterShape) -> tuple[ColumnElement[bool], ...]:
+    """The WHERE conditions of a filter shape with bound parameters instead of values.
+
+    Cached per shape, so a statement built from them is the same object again and SQLAlchemy
+    does not walk it for its cache key on every API request.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    for name, many in shape:
+        value = bindparam(f"f_{name}", expanding=many)
+        if name in EQUALITY_FILTERS:
+            column = getattr(Opportunity, name)
+            conditions.append(column.in_(value) if many else column == value)
+        elif name == "team_id":
+            conditions.append(Opportunity.owner_id.in_(select(User.id).where(User.team_id == value)))
+        elif name in ("close_from", "close_to"):
+            column = Opportunity.expected_close_date
+            conditions.append(column >= value if name == "close_from" else column <= value)
+        else:
+            conditions.append(Opportunity.amount >= value if name == "amount_min" else Opportunity.amount <= value)
+    return tuple(conditions)
 
 
 def _search(uow: UnitOfWork, term: str) -> ColumnElement[bool]:
@@ -613,7 +656,8 @@ def list_opportunities(uow: UnitOfWork, query: ListQuery) -> Page:
             .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
             .outerjoin(owner, owner.id == Opportunity.owner_id)
         )
-        conditions = _list_filters(query)
+        shape, values = _filter_values(query.filters)
+        conditions = list(_filter_conditions(shape))
         if query.search and query.search.strip():
             conditions.append(_search(uow, query.search))
         sortable = {
@@ -628,11 +672,11 @@ def list_opportunities(uow: UnitOfWork, query: ListQuery) -> Page:
         }
         return fetch_page(
             uow.session,
-            stmt.where(*conditions),
+            stmt.where(*conditions).params(values),
             query,
             sortable=sortable,
             default_sort=Opportunity.id,
-            count_stmt=select(Opportunity.id).where(*conditions),
+            count_stmt=select(Opportunity.id).where(*conditions).params(values),
         )
 
 
@@ -690,17 +734,26 @@ def list_opportunities_after(
     Rows are dataclasses, not a DataFrame: building and unpacking a frame cost more than the query.
     """
     limit = max(1, min(limit, MAX_PAGE_SIZE))
+    shape, values = _filter_values(filters or {})
+    values |= {"limit": limit + 1, "after_id": after_id}
     with uow:
         uow.authorize("opportunities.read")
-        conditions = _list_filters(ListQuery(filters=filters or {}))
-        if after_id is not None:
-            conditions.append(Opportunity.id > after_id)
         if search and search.strip():
-            conditions.append(_search(uow, search))
-        stmt = _keyset_statement().where(*conditions).order_by(Opportunity.id).limit(limit + 1)
-        rows = [OpportunityRow(*row) for row in uow.session.execute(stmt)]
+            stmt = _keyset_page_statement(shape, after_id is not None).where(_search(uow, search))
+        else:
+            stmt = _keyset_page_statement(shape, after_id is not None)
+        rows = [OpportunityRow(*row) for row in uow.session.execute(stmt, values)]
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_after
+
+
+@lru_cache(maxsize=512)
+def _keyset_page_statement(shape: FilterShape, after: bool) -> Select[Any]:
+    """The keyset page for a filter shape, `:limit` rows after `:after_id` (when `after`), as one reused object."""
+    conditions = list(_filter_conditions(shape))
+    if after:
+        conditions.append(Opportunity.id > bindparam("after_id"))
+    return _keyset_statement().where(*conditions).order_by(Opportunity.id).limit(bindparam("limit"))
 
 
 @cache
