@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
 from core.accounts import create_account, delete_account, get_account, update_account
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import recent_events
-from core.permissions import Role
+from core.permissions import SYSTEM, Role
 from core.uow import UnitOfWork
 from db.models import Account, AuditEntry, OutboxEvent
+from db.session import create_db_engine, make_session_factory
 from tests.conftest import FrozenClock
 from tests.factories.crm import make_account, make_contact
 from tests.factories.identity import make_user
@@ -130,3 +131,49 @@ def test_ids_of_deleted_records_are_never_reused(factory: sessionmaker[Session])
 
     delete_contact(UnitOfWork(factory, actor=admin), contact.id, expected_version=1)
     assert make_contact(factory, admin).id > contact.id
+
+
+def test_finish_read_refuses_a_unit_of_work_that_wrote(factory: sessionmaker[Session]) -> None:
+    """A read ends with COMMIT: that must never be a way to persist changes without `commit()`."""
+    admin = make_user(factory).actor()
+    uow = UnitOfWork(factory, actor=admin)
+    with pytest.raises(RuntimeError, match="after changes"), uow:
+        uow.session.add(Account(name="Nie gespeichert GmbH", version=1))
+        uow.session.flush()
+        uow.finish_read()
+    with pytest.raises(RuntimeError, match="after changes"), uow:
+        uow.session.add(Account(name="Nie gespeichert GmbH", version=1))
+        uow.finish_read()
+    with factory() as s:
+        assert s.scalar(select(func.count()).where(Account.name == "Nie gespeichert GmbH")) == 0
+
+
+def test_reads_ended_with_finish_read_keep_the_drivers_prepared_statements(db_url: str) -> None:
+    """psycopg drops its prepared statements on every ROLLBACK; a read ended by finish_read() keeps them, so
+    PostgreSQL plans the API's hot queries once per connection (on SQLite there is nothing to keep)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("prepared statements of the PostgreSQL driver")
+    engine = create_db_engine(db_url, pool_size=1, max_overflow=0)
+    factory = make_session_factory(engine)
+    query = select(func.count()).select_from(Account).where(Account.name == bindparam("name"))
+
+    def read(*, finish: bool) -> None:
+        uow = UnitOfWork(factory, actor=SYSTEM)
+        with uow:
+            uow.session.execute(query, {"name": "x"})
+            if finish:
+                uow.finish_read()
+
+    def prepared() -> int:
+        with engine.connect() as conn:
+            return len(conn.execute(text("SELECT name FROM pg_prepared_statements")).all())
+
+    try:
+        for _ in range(8):
+            read(finish=False)
+        assert prepared() == 0, "rolled back reads never reach psycopg's prepare threshold"
+        for _ in range(8):
+            read(finish=True)
+        assert prepared() >= 1
+    finally:
+        engine.dispose()
