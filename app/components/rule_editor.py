@@ -176,12 +176,12 @@ def _uow_at(url: str, actor: Actor, at: dt.datetime) -> UnitOfWork:
 
 
 @st.cache_data(ttl=PREVIEW_TTL, max_entries=200, show_spinner=False)
-def _preview(url: str, actor: Actor, canonical: str, at: dt.datetime) -> Preview:
+def _preview(url: str, actor: Actor, canonical: str, at: dt.datetime, lang: str) -> Preview:
     rules = json.loads(canonical)
     return Preview(
         count=count_preview(_uow_at(url, actor, at), rules, at=at),
         sample=sample_preview(_uow_at(url, actor, at), rules, limit=SAMPLE_SIZE, at=at),
-        summary=rules_summary(_uow_at(url, actor, at), rules),
+        summary=rules_summary(_uow_at(url, actor, at), rules, lang=lang),
     )
 
 
@@ -199,7 +199,7 @@ def canonical_json(tree: Group) -> str:
 def preview_of(tree: Group) -> Preview:
     """Count, first members and summary of a validated tree now (the session's clock, to the minute)."""
     minute = context.clock()().replace(second=0, microsecond=0)
-    return _preview(context.database_url(), context.current_actor(), canonical_json(tree), minute)
+    return _preview(context.database_url(), context.current_actor(), canonical_json(tree), minute, current_lang())
 
 
 def choices_of(field: str) -> list[Choice]:

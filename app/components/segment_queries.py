@@ -12,6 +12,7 @@ import datetime as dt
 import pandas as pd
 
 from app.components import context, queries
+from app.components.i18n import current_lang
 from core.permissions import Actor
 from core.segments import insights
 from core.segments import service as segments
@@ -41,8 +42,8 @@ def _segment(url: str, actor: Actor, segment_id: int) -> segments.SegmentView:
 
 
 @queries._cached(ttl=TTL_SECONDS)
-def _outline(url: str, actor: Actor, segment_id: int) -> list[insights.RuleLine]:
-    return insights.definition(_uow(url, actor), segment_id)
+def _outline(url: str, actor: Actor, segment_id: int, lang: str) -> list[insights.RuleLine]:
+    return insights.definition(_uow(url, actor), segment_id, lang=lang)
 
 
 @queries._cached(ttl=TTL_SECONDS)
@@ -78,9 +79,9 @@ def _performance(url: str, actor: Actor, segment_id: int) -> insights.Performanc
 
 
 @queries._cached(ttl=TTL_SECONDS)
-def _why(url: str, actor: Actor, now: dt.datetime, segment_id: int, contact_id: int) -> list[str]:
+def _why(url: str, actor: Actor, now: dt.datetime, segment_id: int, contact_id: int, lang: str) -> list[str]:
     at_now = UnitOfWork(context.factory_for(url), actor=actor, clock=lambda: now)
-    return segments.why_member(at_now, segment_id, contact_id)
+    return segments.why_member(at_now, segment_id, contact_id, lang=lang)
 
 
 def segment_list() -> pd.DataFrame:
@@ -94,7 +95,7 @@ def segment(segment_id: int) -> segments.SegmentView:
 
 
 def outline(segment_id: int) -> list[insights.RuleLine]:
-    return _outline(*queries._key(), segment_id)
+    return _outline(*queries._key(), segment_id, current_lang())
 
 
 def members(segment_id: int, *, after: int | None, limit: int) -> tuple[list[segments.MemberRow], int | None]:
@@ -122,4 +123,4 @@ def performance(segment_id: int) -> insights.Performance:
 
 
 def why_member(segment_id: int, contact_id: int) -> list[str]:
-    return _why(*_now_key(), segment_id, contact_id)
+    return _why(*_now_key(), segment_id, contact_id, current_lang())

@@ -38,6 +38,7 @@ from core.formatting import DISPLAY_TZ
 from core.segments.recalc import Failure, Heartbeat, RecalcReport, dependency_graph, error_text, load_segment
 from core.segments.rules import Condition, Group, Node, parse_rules
 from core.segments.service import describe_condition
+from core.segments.wording import EMPTY_GROUP, GROUP_HEADINGS, Lang, language, phrases
 from core.uow import UnitOfWork
 from db.models import ConsentPurpose, Opportunity, OpportunityContact, Segment, SegmentMember
 from db.models.segments import SegmentReach
@@ -61,55 +62,40 @@ class RuleLine:
     text: str
 
 
-_GROUP_HEADINGS = {
-    ("and", False): "Alle folgenden Bedingungen treffen zu:",
-    ("or", False): "Mindestens eine der folgenden Bedingungen trifft zu:",
-    ("and", True): "Ausgeschlossen, wenn alle folgenden Bedingungen zutreffen:",
-    ("or", True): "Keine der folgenden Bedingungen trifft zu:",
-}
-# An empty AND group matches every contact, an empty OR group none; NOT swaps them.
-_EMPTY_GROUP = {
-    ("and", False): "Alle Kontakte (keine Bedingung)",
-    ("or", False): "Kein Kontakt (leere Oder-Gruppe)",
-    ("and", True): "Kein Kontakt (verneinte leere Gruppe)",
-    ("or", True): "Alle Kontakte (verneinte leere Oder-Gruppe)",
-}
-
-
-def outline_rules(session: Session, rules: Mapping[str, Any] | Group) -> list[RuleLine]:
-    """A rule tree as indented German lines with its AND / OR / NOT nesting, each condition worded by
+def outline_rules(session: Session, rules: Mapping[str, Any] | Group, *, lang: Lang = "de") -> list[RuleLine]:
+    """A rule tree as indented lines in `lang` with its AND / OR / NOT nesting, each condition worded by
     `describe_condition`. A group with one child is that child („Nicht: …“ when negated). The builder's
     `service.describe_rules` says the same in one sentence."""
     tree = rules if isinstance(rules, Group) else parse_rules(rules)
-    return _describe(session, tree, 0)
+    return _describe(session, tree, 0, language(lang))
 
 
-def _describe(session: Session, node: Node, depth: int) -> list[RuleLine]:
+def _describe(session: Session, node: Node, depth: int, lang: Lang) -> list[RuleLine]:
     if isinstance(node, Condition):
-        return [RuleLine(depth, describe_condition(session, node))]
+        return [RuleLine(depth, describe_condition(session, node, lang=lang))]
     key = (node.op, node.negate)
     if not node.children:
-        return [RuleLine(depth, _EMPTY_GROUP[key])]
+        return [RuleLine(depth, EMPTY_GROUP[lang][key])]
     if len(node.children) == 1:
-        inner = _describe(session, node.children[0], depth)
+        inner = _describe(session, node.children[0], depth, lang)
         if not node.negate:
             return inner
         first, *rest = inner
-        return [RuleLine(depth, f"Nicht: {first.text}"), *rest]
-    lines = [RuleLine(depth, _GROUP_HEADINGS[key])]
+        return [RuleLine(depth, phrases(lang)["negated_line"].format(text=first.text)), *rest]
+    lines = [RuleLine(depth, GROUP_HEADINGS[lang][key])]
     for child in node.children:
-        lines.extend(_describe(session, child, depth + 1))
+        lines.extend(_describe(session, child, depth + 1, lang))
     return lines
 
 
-def definition(uow: UnitOfWork, segment_id: int) -> list[RuleLine]:
-    """The segment's rules in plain German; empty for a static segment (its members come by hand or upload)."""
+def definition(uow: UnitOfWork, segment_id: int, *, lang: Lang = "de") -> list[RuleLine]:
+    """The segment's rules in plain words; empty for a static segment (its members come by hand or upload)."""
     with uow:
         uow.authorize("segments.read")
         segment = load_segment(uow, segment_id)
         if segment.rules is None:
             return []
-        return outline_rules(uow.session, segment.rules)
+        return outline_rules(uow.session, segment.rules, lang=lang)
 
 
 # --- reachable audience --------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from core.segments.recalc import (
     start_run,
 )
 from core.segments.rules import Condition, Group, Node, parse_rules
+from core.segments.wording import UNITS, Lang, language, phrases
 from core.uow import UnitOfWork
 from core.validation import InputModel, parse
 from db.models import Account, Contact, Segment, SegmentChange, SegmentMember, SegmentRun
@@ -552,10 +553,11 @@ def sample_preview(
 # --- why is a contact a member -------------------------------------------------------------------------------------
 
 
-def why_member(uow: UnitOfWork, segment_id: int, contact_id: int) -> list[str]:
-    """The conditions of the segment's rules that the contact meets now, as plain German sentences (a condition
+def why_member(uow: UnitOfWork, segment_id: int, contact_id: int, *, lang: Lang = "de") -> list[str]:
+    """The conditions of the segment's rules that the contact meets now, as plain sentences in `lang` (a condition
     inside a negated group counts when it is NOT met). A static segment answers with the date the contact was
     added."""
+    words = phrases(lang)
     with uow:
         uow.authorize("segments.read")
         segment = load_segment(uow, segment_id)
@@ -566,12 +568,12 @@ def why_member(uow: UnitOfWork, segment_id: int, contact_id: int) -> list[str]:
                     SegmentMember.segment_id == segment_id, SegmentMember.contact_id == contact_id
                 )
             )
-            return [] if joined is None else [f"Von Hand oder per Datei aufgenommen am {fmt_date(joined)}."]
+            return [] if joined is None else [words["added_by_hand"].format(date=fmt_date(joined, language(lang)))]
         reasons: list[str] = []
         for condition, negated in _leaves(parse_rules(segment.rules or {})):
             if _meets(session, condition, contact_id, uow.now) != negated:
-                sentence = describe_condition(session, condition)
-                reasons.append(f"{sentence} – trifft nicht zu." if negated else f"{sentence}.")
+                sentence = describe_condition(session, condition, lang=lang)
+                reasons.append(words["not_met"].format(sentence=sentence) if negated else f"{sentence}.")
         return reasons
 
 
@@ -589,66 +591,75 @@ def _meets(session: Session, condition: Condition, contact_id: int, at: dt.datet
     return bool(session.scalar(stmt))
 
 
-def describe_condition(session: Session, condition: Condition) -> str:
-    """A validated condition in plain German: „Ort ist „Köln““, „Mitarbeitende zwischen 10 und 50“,
-    „Aktivität „E-Mail geöffnet“ in den letzten 30 Tagen“, „ist Mitglied im Segment „Newsletter““."""
+def describe_condition(session: Session, condition: Condition, *, lang: Lang = "de") -> str:
+    """A validated condition in plain words: „Ort ist „Köln““, „Mitarbeitende zwischen 10 und 50“,
+    „Aktivität „E-Mail geöffnet“ in den letzten 30 Tagen“, „ist Mitglied im Segment „Newsletter““ (`lang="en"`:
+    „City is “Köln”“ …)."""
+    lang = language(lang)
+    words = phrases(lang)
     spec = catalogue()[condition.field]
     op = spec.operator(condition.operator)
     if op is None:
         raise ValueError(f"{condition.field}: operator {condition.operator!r} unknown (validate the rules first)")
-    labels = _value_labels(session, spec)
-    value = "" if isinstance(condition.value, list) else _value_text(spec, condition, condition.value, labels)
+    field_label, op_label = (spec.label_en, op.label_en) if lang == "en" else (spec.label_de, op.label_de)
+    labels = _value_labels(session, spec, lang)
+
+    def text(value: Any) -> str:
+        return _value_text(spec, condition, value, labels, lang)
+
+    value = "" if isinstance(condition.value, list) else text(condition.value)
     if spec.value_kind == "segment":
-        return f"{op.label_de} im Segment {value}"
+        return words["in_segment"].format(op=op_label, value=value)
     if spec.value_kind == "behaviour":
-        return " ".join(filter(None, (spec.label_de, value, op.label_de, _period(condition))))
+        return " ".join(filter(None, (field_label, value, op_label, _period(condition, lang))))
     if op.shape is Shape.PAIR:
-        purpose = labels.get(condition.value2, condition.value2)
-        return f"{spec.label_de}: {CHANNELS.get(condition.value, (condition.value,))[0]} × „{purpose}“ {op.label_de}"
+        purpose = words["quote"].format(labels.get(condition.value2, condition.value2))
+        channel = CHANNELS.get(condition.value, (condition.value, condition.value))[1 if lang == "en" else 0]
+        return f"{field_label}: {channel} × {purpose} {op_label}"
     if op.shape is Shape.NONE:
-        phrase = op.label_de
+        phrase = op_label
     elif op.shape is Shape.TWO:
-        phrase = f"{op.label_de} {value} und {_value_text(spec, condition, condition.value2, labels)}"
+        phrase = words["between"].format(op=op_label, low=value, high=text(condition.value2))
     elif op.shape is Shape.LIST:
-        phrase = f"{op.label_de}: " + ", ".join(_value_text(spec, condition, v, labels) for v in condition.value)
+        phrase = f"{op_label}: " + ", ".join(text(v) for v in condition.value)
     elif op.shape is Shape.PERIOD and op.key == "anniversary_next" and not condition.amount:
-        phrase = "Jahrestag heute"
+        phrase = words["anniversary_today"]
     elif op.shape is Shape.PERIOD:
-        phrase = f"{op.label_de} {_period(condition)}"
+        phrase = f"{op_label} {_period(condition, lang)}"
     else:
-        phrase = f"{op.label_de} {value}"
-    period = f" in den letzten {_period(condition)}" if spec.period_required else ""
-    return f"{spec.label_de} {phrase}{period}"
+        phrase = f"{op_label} {value}"
+    period = words["in_last"].format(period=_period(condition, lang)) if spec.period_required else ""
+    return f"{field_label} {phrase}{period}"
 
 
-def _value_labels(session: Session, spec: ConditionSpec) -> dict[Any, str]:
+def _value_labels(session: Session, spec: ConditionSpec, lang: Lang) -> dict[Any, str]:
     """Names for values that are keys or ids: fixed choices, activity types, and the small tables behind
     stages, pipelines, purposes and segments (never the large distinct lists such as cities or campaigns)."""
     if spec.choices:
         return dict(spec.choices)
     if spec.key == "activity.type":
-        return {key: de for key, (de, _) in ACTIVITY_TYPES.items()}
+        return {key: en if lang == "en" else de for key, (de, en) in ACTIVITY_TYPES.items()}
     if spec.value_kind in ("related", "segment", "consent"):
         return dict(spec.load_choices(session))
     return {}
 
 
-def _value_text(spec: ConditionSpec, condition: Condition, value: Any, labels: Mapping[Any, str]) -> str:
+def _value_text(spec: ConditionSpec, condition: Condition, value: Any, labels: Mapping[Any, str], lang: Lang) -> str:
     if value is None:
         return ""
     if spec.value_kind == "money":
-        return fmt_money(Decimal(value), currency=condition.currency or "EUR")
+        return fmt_money(Decimal(value), lang, currency=condition.currency or "EUR")
     if spec.value_kind == "date":
-        return fmt_date(dt.date.fromisoformat(value))
+        return fmt_date(dt.date.fromisoformat(value), lang)
     if spec.value_kind == "number":
-        return fmt_number(value, digits=0 if float(value).is_integer() else 2)
-    return f"„{labels.get(value, value)}“"
+        return fmt_number(value, lang, digits=0 if float(value).is_integer() else 2)
+    return phrases(lang)["quote"].format(labels.get(value, value))
 
 
-def _period(condition: Condition) -> str:
+def _period(condition: Condition, lang: Lang) -> str:
     if condition.amount is None:
         return ""
-    singular, plural = ("Tag", "Tagen") if condition.unit == "days" else ("Monat", "Monaten")
+    singular, plural = UNITS[language(lang)]["days" if condition.unit == "days" else "months"]
     return f"{condition.amount} {singular if condition.amount == 1 else plural}"
 
 
@@ -666,27 +677,29 @@ def condition_choices(uow: UnitOfWork, field: str) -> list[tuple[Any, str]]:
         return spec.load_choices(uow.session)
 
 
-def rules_summary(uow: UnitOfWork, rules: Mapping[str, Any] | Group) -> str:
-    """A rule tree (validated first) in plain German, see `describe_rules`."""
+def rules_summary(uow: UnitOfWork, rules: Mapping[str, Any] | Group, *, lang: Lang = "de") -> str:
+    """A rule tree (validated first) in plain words, see `describe_rules`."""
     with uow:
         uow.authorize("segments.read")
-        return describe_rules(uow.session, parse_rules(rules))
+        return describe_rules(uow.session, parse_rules(rules), lang=lang)
 
 
-def describe_rules(session: Session, tree: Group) -> str:
-    """A validated tree as one German sentence: „Kontakte, für die gilt: Ort ist „Köln“ und (Anrede ist „Frau“ oder
+def describe_rules(session: Session, tree: Group, *, lang: Lang = "de") -> str:
+    """A validated tree as one sentence: „Kontakte, für die gilt: Ort ist „Köln“ und (Anrede ist „Frau“ oder
     Position enthält „Leitung“)“. A rule without conditions reads „Alle Kontakte“ (AND) or „Keine Kontakte“ (OR)."""
+    words = phrases(lang)
     if not tree.children:
-        return "Alle Kontakte" if (tree.op == "and") != tree.negate else "Keine Kontakte"
-    return f"Kontakte, für die gilt: {_describe_node(session, tree, outermost=True)}"
+        return words["all_contacts"] if (tree.op == "and") != tree.negate else words["no_contacts"]
+    return words["contacts_where"].format(rule=_describe_node(session, tree, lang, outermost=True))
 
 
-def _describe_node(session: Session, node: Node, *, outermost: bool = False) -> str:
+def _describe_node(session: Session, node: Node, lang: Lang, *, outermost: bool = False) -> str:
+    words = phrases(lang)
     if isinstance(node, Condition):
-        return describe_condition(session, node)
+        return describe_condition(session, node, lang=lang)
     if not node.children:
-        return "(immer erfüllt)" if (node.op == "and") != node.negate else "(nie erfüllt)"
-    joined = f" {'und' if node.op == 'and' else 'oder'} ".join(_describe_node(session, c) for c in node.children)
+        return words["always"] if (node.op == "and") != node.negate else words["never"]
+    joined = f" {words[node.op]} ".join(_describe_node(session, c, lang) for c in node.children)
     if node.negate:
-        return f"nicht ({joined})"
+        return words["not"].format(inner=joined)
     return joined if outermost or len(node.children) == 1 else f"({joined})"

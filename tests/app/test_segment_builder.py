@@ -345,6 +345,10 @@ def test_the_builder_speaks_english(logged_in: LoggedIn) -> None:
     run(at.button(key="segb__rule__add_condition").click())
     assert at.selectbox(key="segb__rule_1__field").format_func("contact.city") == "City · Contact"
     assert at.selectbox(key="segb__rule_1__operator").format_func("contains") == "contains"
+    run(at.selectbox(key="segb__rule_1__field").set_value("contact.city"))
+    run(at.text_input(key="segb__rule_1__value").input(TOWN))
+    assert f"Contacts for whom: City is “{TOWN}”" in texts(at), "the summary speaks the UI's language"
+    assert "Kontakte, für die gilt" not in texts(at)
 
 
 def to_rules_en(at: AppTest) -> AppTest:

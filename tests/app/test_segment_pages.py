@@ -363,3 +363,8 @@ def test_english_labels(logged_in: LoggedIn, app_data: AppData, app_clock: Froze
     assert_clean(at)
     assert [tab.label for tab in at.tabs] == ["Definition", "Members", "History", "Reach", "Usage", "Performance"]
     assert any("No campaigns sent to this segment yet." in i.value for i in at.info)
+    assert f"- City is “{place.city}”" in texts(at), "the definition speaks the UI's language"
+    at.selectbox(key="seg_obj__why_contact").set_value(place.contact_ids[0]).run()
+    at.button(key="seg_obj__why_go").click().run()
+    assert_clean(at)
+    assert f"- City is “{place.city}”." in texts(at)

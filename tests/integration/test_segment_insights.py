@@ -133,6 +133,19 @@ def test_rules_are_described_with_their_and_or_not_nesting(w: World) -> None:
     ]
     segment = create_segment(w.uow(), name="Köln", rules=rules)
     assert definition(w.uow(w.viewer), segment.id) == lines
+    in_english = definition(w.uow(w.viewer), segment.id, lang="en")
+    assert [(line.depth, line.text) for line in in_english] == [
+        (0, "All of the following conditions are met:"),
+        (1, "City is “Köln”"),
+        (1, "At least one of the following conditions is met:"),
+        (2, "Tags has any of: “VIP”"),
+        (2, "City is “Bonn”"),
+        (1, "Excluded when all of the following conditions are met:"),
+        (2, "City is “Hürth”"),
+        (2, "City is “Brühl”"),
+        (1, "Not: City is “Berlin”"),
+        (1, "City is empty"),
+    ]
     assert definition(w.uow(w.viewer), w.static("Messe", [])) == [], "a static segment has no rules"
 
 

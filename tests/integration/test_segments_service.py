@@ -309,8 +309,16 @@ def test_why_member_names_the_conditions_the_contact_meets_in_plain_german(w: Wo
         "Aktivität „E-Mail geöffnet“ in den letzten 30 Tagen.",
         "ist Mitglied im Segment „Gesperrt“ – trifft nicht zu.",
     ]
+    assert why_member(w.uow(), segment.id, anna, lang="en") == [
+        "City is “Köln”.",
+        "Employees > 50.",
+        "Tags has any of: “VIP”, “Presse”.",
+        "Activity “E-mail opened” in the last 30 days.",
+        "is a member of segment “Gesperrt” – not met.",
+    ]
     add_static_members(w.uow(), excluded.id, [anna])
     assert why_member(w.uow(), excluded.id, anna) == ["Von Hand oder per Datei aufgenommen am 25.11.2026."]
+    assert why_member(w.uow(), excluded.id, anna, lang="en") == ["Added by hand or from a file on 25 Nov 2026."]
 
 
 # --- static segments -----------------------------------------------------------------------------------------------
