@@ -84,14 +84,13 @@ def fold(text: str) -> str:
 
 
 def folded(ctx: CompileContext, column: Any) -> ColumnElement[str]:
-    """`fold` in SQL. SQLite's lower() folds A–Z only, PostgreSQL's lower() folds by locale: neither is used
-    alone, so both databases fold exactly the same letters."""
-    if ctx.dialect == "sqlite":
-        expression = column
-        for upper, lower in zip("ÄÖÜ", "äöü"):
-            expression = func.replace(expression, upper, lower)
-        return func.lower(expression)
-    return func.translate(column, _UPPER, _LOWER)
+    """`fold` in SQL: lower() where it folds A–Z only — SQLite's, and PostgreSQL's under the C collation (by locale
+    it would fold more) — and the three umlauts replaced, so both databases fold exactly the same letters.
+    PostgreSQL's translate() did the same four to five times slower (1.9 s over a million job titles)."""
+    expression = func.lower(column if ctx.dialect == "sqlite" else column.collate("C"))
+    for upper, lower in zip("ÄÖÜ", "äöü"):
+        expression = func.replace(expression, upper, lower)
+    return expression
 
 
 def _not_empty(column: Column, *, text: bool) -> ColumnElement[bool]:
@@ -125,7 +124,7 @@ def text_test(ctx: CompileContext, column: Column, c: Condition) -> ColumnElemen
 
 def _text_prefilter(ctx: CompileContext, column: Column, c: Condition) -> list[ColumnElement[bool]]:
     """A cheap LIKE that lets through at least every match, tested before the folding functions (which cost four
-    times as much per row: 660 → 170 ms for „enthält“ over a million contacts). LIKE/ILIKE ignore the case of A–Z;
+    times as much per row: 660 → 170 ms for „enthält“ over a million contacts). The LIKE ignores the case of A–Z;
     each umlaut becomes `_` (any one character), so Ä/ä, Ö/ö, Ü/ü all pass."""
     if c.operator == "in" and len(c.value) <= MAX_PREFILTER_VALUES:
         patterns = [like_pattern(v) for v in c.value]
@@ -133,8 +132,10 @@ def _text_prefilter(ctx: CompileContext, column: Column, c: Condition) -> list[C
         patterns = [_LIKE_TEMPLATES[c.operator].format(like_pattern(c.value))]
     else:
         return []
-    like = column.like if ctx.dialect == "sqlite" else column.ilike
-    return [or_(*(like(pattern, escape="\\") for pattern in patterns))]
+    # SQLite's LIKE ignores the case of A–Z; on PostgreSQL lower() under the C collation does the same (ILIKE,
+    # which folds by locale, costs twice as much per row).
+    subject = column if ctx.dialect == "sqlite" else func.lower(column.collate("C"))
+    return [or_(*(subject.like(pattern, escape="\\") for pattern in patterns))]
 
 
 def like_pattern(term: str) -> str:
