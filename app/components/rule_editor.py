@@ -176,13 +176,16 @@ def _uow_at(url: str, actor: Actor, at: dt.datetime) -> UnitOfWork:
 
 
 @st.cache_data(ttl=PREVIEW_TTL, max_entries=200, show_spinner=False)
-def _preview(url: str, actor: Actor, canonical: str, at: dt.datetime, lang: str) -> Preview:
+def _members(url: str, actor: Actor, canonical: str, at: dt.datetime) -> tuple[int, list[SampleMember]]:
     rules = json.loads(canonical)
-    return Preview(
-        count=count_preview(_uow_at(url, actor, at), rules, at=at),
-        sample=sample_preview(_uow_at(url, actor, at), rules, limit=SAMPLE_SIZE, at=at),
-        summary=rules_summary(_uow_at(url, actor, at), rules, lang=lang),
-    )
+    count = count_preview(_uow_at(url, actor, at), rules, at=at)
+    return count, sample_preview(_uow_at(url, actor, at), rules, limit=SAMPLE_SIZE, at=at)
+
+
+@st.cache_data(ttl=PREVIEW_TTL, max_entries=200, show_spinner=False)
+def _summary(url: str, actor: Actor, canonical: str, lang: str) -> str:
+    """Cached apart from the count: switching the language rewords the rules without counting again."""
+    return rules_summary(UnitOfWork(context.factory_for(url), actor=actor), json.loads(canonical), lang=lang)
 
 
 @st.cache_data(ttl=CHOICES_TTL, max_entries=200, show_spinner=False)
@@ -199,7 +202,9 @@ def canonical_json(tree: Group) -> str:
 def preview_of(tree: Group) -> Preview:
     """Count, first members and summary of a validated tree now (the session's clock, to the minute)."""
     minute = context.clock()().replace(second=0, microsecond=0)
-    return _preview(context.database_url(), context.current_actor(), canonical_json(tree), minute, current_lang())
+    url, actor, canonical = context.database_url(), context.current_actor(), canonical_json(tree)
+    count, sample = _members(url, actor, canonical, minute)
+    return Preview(count=count, sample=sample, summary=_summary(url, actor, canonical, current_lang()))
 
 
 def choices_of(field: str) -> list[Choice]:
@@ -208,7 +213,8 @@ def choices_of(field: str) -> list[Choice]:
 
 def clear_previews() -> None:
     """After a save: counts and offered values (e.g. the segments to reference) are read afresh."""
-    _preview.clear()
+    _members.clear()
+    _summary.clear()
     _choices.clear()
 
 

@@ -574,10 +574,10 @@ def _filter_values(filters: Mapping[str, Any]) -> tuple[FilterShape, dict[str, A
         value = filters.get(name)
         if value in (None, "", []):
             continue
-        many = isinstance(value, (list, tuple))
+        many = name in EQUALITY_FILTERS and isinstance(value, (list, tuple))
         if name in ("amount_min", "amount_max"):
             value = Decimal(str(value))
-        shape.append((name, many and name in EQUALITY_FILTERS))
+        shape.append((name, many))
         values[f"f_{name}"] = list(value) if many else value
     return tuple(shape), values
 

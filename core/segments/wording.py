@@ -87,10 +87,10 @@ EMPTY_GROUP: Final[dict[str, dict[tuple[str, bool], str]]] = {
 }
 
 
-def phrases(lang: Lang) -> dict[str, str]:
-    """The phrases of `lang`; German for anything but English."""
-    return PHRASES["en" if lang == "en" else "de"]
-
-
 def language(lang: Lang) -> str:
+    """The wording's language for `lang`: German for anything but English."""
     return "en" if lang == "en" else "de"
+
+
+def phrases(lang: Lang) -> dict[str, str]:
+    return PHRASES[language(lang)]
