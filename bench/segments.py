@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import consent
 from bench.sales import bench_database, bench_parser, run_backends
 from bench.scenarios import Measurement, median_seconds
-from core.segments.compiler import PG_WORK_MEM
 from core.consent.gate import load_purpose
 from core.demo_segments import add_segment_demo, condition, group
 from core.formatting import DISPLAY_TZ, fmt_number
@@ -176,8 +175,7 @@ def hand_written_count(session: Session, setting: Setting) -> int:
         "won_amount": WON_AMOUNT,
         "purpose": setting.purpose_id,
     }
-    if dialect == "postgresql":  # the same memory for hashing the sets as the compiler's transaction gets
-        session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+    compiler.prepare_transaction(session)  # the same settings as the compiler's transaction gets
     return int(session.scalar(stmt, values) or 0)
 
 
