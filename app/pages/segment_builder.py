@@ -33,6 +33,7 @@ from app.components.rule_editor import (
 )
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.formatting import fmt_number
+from core.segments.insights import refresh_reach_if_small
 from core.segments.recalc import recalculate
 from core.segments.rules import Group
 from core.segments.service import SegmentView, create_segment, get_segment, update_segment
@@ -320,7 +321,9 @@ def first_calculation(view: SegmentView, *, created: bool) -> int | None:
         return None
     with st.spinner(t("segb.saving")):
         try:
-            return recalculate(context.uow(), view.id, reason="created" if created else "change").size
+            size = recalculate(context.uow(), view.id, reason="created" if created else "change").size
+            refresh_reach_if_small(context.uow(), view.id, size)
+            return size
         except DomainError as exc:
             flash(t("segb.recalc_failed", error=exc.message))
             return None

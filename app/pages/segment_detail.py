@@ -25,7 +25,14 @@ from app.components.object_page import Facet, object_header, object_sections
 from core.consent.vocabulary import CHANNELS, GATE_REASONS, label
 from core.errors import DomainError
 from core.formatting import DISPLAY_TZ, fmt_datetime, fmt_money, fmt_number
-from core.segments.insights import ChannelReach, DealFigures, ReachSnapshot, refresh_reach
+from core.segments.insights import (
+    REACH_AT_ONCE,
+    ChannelReach,
+    DealFigures,
+    ReachSnapshot,
+    refresh_reach,
+    refresh_reach_if_small,
+)
 from core.segments.recalc import recalculate
 from core.segments.service import (
     KINDS,
@@ -108,7 +115,7 @@ def purpose_label(de: str, en: str) -> str:
 # Header and actions --------------------------------------------------------------------------------------------
 def email_facet(snapshot: ReachSnapshot) -> str:
     email = snapshot.channel("email")
-    return "–" if email is None else fmt_number(email.reachable, lang)
+    return t("seg.reach_not_yet") if email is None else fmt_number(email.reachable, lang)
 
 
 def header(view: SegmentView, snapshot: ReachSnapshot) -> None:
@@ -131,6 +138,7 @@ def header(view: SegmentView, snapshot: ReachSnapshot) -> None:
 def recalculate_now(view: SegmentView) -> str:
     with st.spinner(t("seg.recalculating")):
         run = recalculate(context.uow(), view.id, reason="manual")
+        refresh_reach_if_small(context.uow(), view.id, run.size)
     return t(
         "seg.recalculated",
         size=fmt_number(run.size, lang),
@@ -498,7 +506,7 @@ def reach_section(view: SegmentView, snapshot: ReachSnapshot) -> None:
     if refresh:
         attempt(lambda: refresh_reach_now(view))
     if snapshot.computed_at is None:
-        st.info(t("seg.reach_never"), icon=":material/info:")
+        st.info(t("seg.reach_never", limit=fmt_number(REACH_AT_ONCE, lang)), icon=":material/info:")
         return
     stand = t("seg.reach_stand", when=fmt_datetime(snapshot.computed_at, lang))
     if snapshot.is_stale(context.clock()()):

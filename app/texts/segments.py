@@ -129,7 +129,9 @@ DE: dict[str, str] = {
     "seg.reach_refresh": "Erreichbarkeit neu berechnen",
     "seg.reach_computing": "Erreichbarkeit wird berechnet …",
     "seg.reach_refreshed": "Erreichbarkeit neu berechnet.",
-    "seg.reach_never": "Die Erreichbarkeit wurde für dieses Segment noch nicht berechnet.",
+    "seg.reach_never": "Die Erreichbarkeit wurde für dieses Segment noch nicht berechnet. Bei Segmenten mit mehr als "
+    "{limit} Mitgliedern übernimmt das der nächtliche Lauf; „Erreichbarkeit neu berechnen“ zählt sie sofort.",
+    "seg.reach_not_yet": "noch nicht berechnet",
     "seg.reach_stand": "Stand: {when}.",
     "seg.reach_stale": "Älter als ein Tag: bitte neu berechnen, wenn Sie aktuelle Zahlen brauchen.",
     "seg.channel": "Kanal",
@@ -282,7 +284,9 @@ EN: dict[str, str] = {
     "seg.reach_refresh": "Recalculate reach",
     "seg.reach_computing": "Calculating reach …",
     "seg.reach_refreshed": "Reach recalculated.",
-    "seg.reach_never": "Reach has not been calculated for this segment yet.",
+    "seg.reach_never": "Reach has not been calculated for this segment yet. For segments of more than {limit} members "
+    "the nightly run does it; “Recalculate reach” counts it now.",
+    "seg.reach_not_yet": "not calculated yet",
     "seg.reach_stand": "As of {when}.",
     "seg.reach_stale": "Older than a day: please recalculate when you need current figures.",
     "seg.channel": "Channel",

@@ -744,7 +744,8 @@ def list_opportunities_after(
         stmt = _keyset_page_statement(shape, after_id is not None, uow.session.get_bind().dialect.name)
         if search and search.strip():
             stmt = stmt.where(_search(uow, search))
-        rows = [OpportunityRow(*row) for row in uow.session.connection().execute(stmt, values)]  # Core rows: no ORM
+        result = uow.session.connection().execute(stmt, values)  # Core rows: no ORM
+        rows = [OpportunityRow(*row) for row in result.all()]  # one fetchall: iterating fetched row by row
         uow.finish_read()
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_after

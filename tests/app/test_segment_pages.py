@@ -238,6 +238,7 @@ def test_segment_page_shows_header_and_every_section(
     changes = frame_with(at, "Änderung")
     assert set(changes["Änderung"]) == {"eingetreten"} and len(changes) == 3
     assert any("noch nicht berechnet" in i.value for i in at.info), "no reach snapshot yet"
+    assert "**noch nicht berechnet**" in facts, "the header says so too, instead of a dash"
     usage = frame_with(at, "Art")
     assert list(usage["Name"]) == [user.name]
     assert any("Noch keine Kampagnen an dieses Segment versendet" in i.value for i in at.info)
@@ -304,6 +305,8 @@ def test_recalculate_button_updates_size_and_history(
     assert get_segment(uow(app_data, app_clock), place.segment_id).member_count == 3
     assert "**3**" in texts(at)
     assert list(frame_with(at, "Anlass")["Größe"]) == [3, 2], "newest run first"
+    email = reach(uow(app_data, app_clock), place.segment_id).channel("email")
+    assert email is not None and email.members == 3, "a small segment's reach is counted with the recalculation"
 
 
 def test_static_members_are_added_by_search_and_removed_from_the_page(

@@ -193,4 +193,5 @@ def test_build_a_two_group_segment_with_live_counts_and_open_it(page: Page, serv
     assert stored == members == size, "the first calculation stored exactly the counted contacts"
     assert re.search(rf"[?&]id={segment_id}\b", page.url)
     expect(facet(page, "Größe")).to_have_text(fmt_number(size))
+    expect(facet(page, "Per E-Mail erreichbar")).to_have_text(re.compile(r"^\d[\d.]*$"))  # counted on save
     shot(page, "06-segment-page")

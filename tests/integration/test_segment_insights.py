@@ -33,6 +33,7 @@ from core.segments.insights import (
     reach_by_channel,
     refresh_due_reach,
     refresh_reach,
+    refresh_reach_if_small,
     register_campaign_results,
     register_usage,
     usages,
@@ -226,6 +227,17 @@ def test_a_refresh_replaces_the_snapshot(w: World) -> None:
     assert email is not None and email.reachable == 3
     assert {p.purpose_key: p.reachable for p in email.purposes}["veranstaltungen"] == 1
     assert w.computed_at(a.segment_id) == {w.clock()}, "one snapshot, the old rows are gone"
+
+
+def test_a_small_segment_gets_its_reach_at_once_a_large_one_waits_for_the_scheduled_run(w: World) -> None:
+    a = audience(w)  # five members
+    snapshot = refresh_reach_if_small(w.uow(w.viewer), a.segment_id, 5, limit=5)
+    assert snapshot is not None and snapshot.computed_at == w.clock()
+    assert reach(w.uow(w.viewer), a.segment_id) == snapshot, "stored, as refresh_reach stores it"
+
+    w.clock.advance(hours=1)
+    assert refresh_reach_if_small(w.uow(w.viewer), a.segment_id, 5, limit=4) is None
+    assert w.computed_at(a.segment_id) == {w.clock() - dt.timedelta(hours=1)}, "above the limit: left alone"
 
 
 def test_reach_of_an_empty_segment_and_of_a_missing_one(w: World) -> None:
