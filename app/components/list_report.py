@@ -38,6 +38,7 @@ ColumnKind = Literal["text", "int", "percent", "whole_percent", "money", "date",
 FilterKind = Literal["multi", "select", "date", "number"]
 PAGE_SIZES = (25, 50, 100)
 GRID_ROW_HEIGHT = 35
+MIN_WIDTHS = {"datetime": 150, "date": 110, "int": 60}  # px: "26.11.2026 20:27", "26.11.2026" and "141" uncut
 EXPORT_ROW_LIMIT = 100_000
 
 
@@ -456,6 +457,10 @@ class ListReport:
         first_text = next((c.label for c in self.columns if c.name != "id" and c.kind == "text"), None)
         if first_text in frame.columns:
             builder.configure_column(first_text, minWidth=200, flex=2)
+        for column in self.columns:
+            width = MIN_WIDTHS.get(column.kind)
+            if width and column.label in frame.columns and column.label != first_text:
+                builder.configure_column(column.label, minWidth=width)  # fitting the grid cut "26.11.20…"
         builder.configure_selection("multiple", use_checkbox=True, header_checkbox=True)
         builder.configure_grid_options(
             rowHeight=GRID_ROW_HEIGHT, suppressCellFocus=True, autoSizeStrategy={"type": "fitGridWidth"}

@@ -38,14 +38,16 @@ def kind_label(kind: str) -> str:
 
 
 def sparkline(sizes: list[int]) -> str:
-    """The sizes of the last runs as block characters, lowest ▁ to highest █, and the change over them."""
-    if not sizes:
+    """The sizes of the last runs as block characters, lowest ▁ to highest █ (a size that never changed: a level
+    line ▄), and the change over them; empty before a second run, when there is no trend yet."""
+    if len(sizes) < 2:
         return ""
     low, high = min(sizes), max(sizes)
     span = high - low
-    bars = "".join(SPARKS[0 if span == 0 else round((size - low) * (len(SPARKS) - 1) / span)] for size in sizes)
+    flat = SPARKS[len(SPARKS) // 2 - 1]
+    bars = "".join(flat if span == 0 else SPARKS[round((size - low) * (len(SPARKS) - 1) / span)] for size in sizes)
     change = sizes[-1] - sizes[0]
-    return f"{bars} {'+' if change > 0 else ''}{fmt_number(change, lang)}" if len(sizes) > 1 else bars
+    return f"{bars} {'+' if change > 0 else '±' if change == 0 else ''}{fmt_number(change, lang)}"
 
 
 def status_text(row: pd.Series) -> str:

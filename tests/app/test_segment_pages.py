@@ -199,6 +199,9 @@ def test_list_rows_carry_reach_per_channel_status_and_trend(
     admin = UnitOfWork(session_factory(app_data.url), actor=app_data.users[Role.ADMIN].actor(), clock=app_clock)
     create_contact(admin, {"first_name": "Neu", "last_name": "Zuzug", "city": place.city})
     recalculate(uow(app_data, app_clock), place.segment_id)
+    steady = town(app_data, app_clock, people=2)
+    recalculate(uow(app_data, app_clock), steady.segment_id)
+    once = town(app_data, app_clock, people=1)
     broken = create_segment(uow(app_data, app_clock), name=f"Kaputt {next(_seq)}", kind="static")
     with session_factory(app_data.url)() as session:
         session.execute(update(Segment).where(Segment.id == broken.id).values(refresh_error="Datenbank: gesperrt"))
@@ -210,7 +213,9 @@ def test_list_rows_carry_reach_per_channel_status_and_trend(
     channels = ["E-Mail", "SMS", "Telefon", "Post"]  # members reachable on the channel
     assert (row["Art"], row["Größe"], *row[channels]) == ("Dynamisch", "4", "1", "0", "0", "0")
     assert (row["Letzte Berechnung"], row["Status"]) == ("25.11.2026 10:00", "aktuell")
-    assert row["Verlauf (letzte Läufe)"] == "▁█ +1", "3 then 4 members"
+    assert row["Verlauf"] == "▁█ +1", "3 then 4 members"
+    assert rows.loc[steady.name, "Verlauf"] == "▄▄ ±0", "unchanged: a level line, not the floor"
+    assert rows.loc[once.name, "Verlauf"] == "", "one run: no trend yet"
     assert rows.loc[broken.name, "Status"] == "⚠ Fehler: Datenbank: gesperrt"
     assert rows.loc[broken.name, "E-Mail"] == "", "no snapshot yet: empty, not 0"
 
