@@ -38,7 +38,7 @@ ColumnKind = Literal["text", "int", "percent", "whole_percent", "money", "date",
 FilterKind = Literal["multi", "select", "date", "number"]
 PAGE_SIZES = (25, 50, 100)
 GRID_ROW_HEIGHT = 35
-MIN_WIDTHS = {"datetime": 150, "date": 110, "int": 60}  # px: "26.11.2026 20:27", "26.11.2026" and "141" uncut
+MIN_WIDTHS = {"datetime": 150, "date": 110, "money": 110, "int": 60}  # px: "26.11.2026 20:27", "111.500,00 €" uncut
 EXPORT_ROW_LIMIT = 100_000
 
 

@@ -154,7 +154,7 @@ def test_admin_navigates_every_section(page: Page, servers: Servers) -> None:
         expect(heading(page, title)).to_be_visible()
         idle(page)
         expect_no_exception(page)
-        if link in ("Firmen", "Kontakte", "Segmente"):
+        if link in ("Firmen", "Kontakte", "Segmente", "Verkaufschancen"):
             count = page.get_by_text(re.compile(rf"^[\d.]+ {link} · Seite 1 von \d+$"))
             expect(count).to_be_visible()
             grid = page.get_by_test_id("stCustomComponentV1").first.content_frame
