@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.consent.vocabulary import CHANNELS, GATE_REASONS, label
@@ -74,13 +74,14 @@ def decisions(
     when None). Run it, count it, or narrow it to `reason = 'allowed'` for the reachable audience."""
     check_channel(channel)
     target = load_purpose(session, purpose)
-    state = _latest_state(session, channel, target.id, at, audience)
+    if audience is not None and session.get_bind().dialect.name == "postgresql":
+        state = _latest_entry_probe(channel, target.id, at)
+        joined = true()
+    else:
+        state = _latest_state(session, channel, target.id, at, audience)
+        joined = state.c.contact_id == Contact.id
     reason = _reason(state, channel, target, at)
-    stmt = (
-        select(Contact.id.label("contact_id"), reason.label("reason"))
-        .select_from(Contact)
-        .outerjoin(state, state.c.contact_id == Contact.id)
-    )
+    stmt = select(Contact.id.label("contact_id"), reason.label("reason")).select_from(Contact).outerjoin(state, joined)
     if audience is not None:
         stmt = stmt.where(Contact.id.in_(audience))
     return stmt
@@ -130,6 +131,25 @@ def _latest_state(
     else:
         stmt = stmt.add_columns(func.max(ConsentEntry.id)).group_by(ConsentEntry.contact_id)
     return stmt.subquery("state")
+
+
+def _latest_entry_probe(channel: str, purpose_id: int, at: dt.datetime) -> Any:
+    """PostgreSQL, for an audience: each audience contact's latest ledger entry for channel × purpose up to `at` by
+    one backward probe of `ix_consent_entries_state` (LATERAL … ORDER BY id DESC LIMIT 1). Joined to the set of the
+    latest entries instead, PostgreSQL merged the whole channel × purpose range of the index with the audience
+    (100 ms per statement for a 10,000-member segment, 24 statements per reach snapshot)."""
+    return (
+        select(ConsentEntry.status, ConsentEntry.valid_until)
+        .where(
+            ConsentEntry.contact_id == Contact.id,
+            ConsentEntry.channel == channel,
+            ConsentEntry.purpose_id == purpose_id,
+            ConsentEntry.occurred_at <= at,
+        )
+        .order_by(ConsentEntry.id.desc())
+        .limit(1)
+        .lateral("state")
+    )
 
 
 def _reason(state: Any, channel: str, purpose: ConsentPurpose, at: dt.datetime) -> ColumnElement[str]:

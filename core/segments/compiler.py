@@ -52,12 +52,9 @@ PG_WORK_MEM = "64MB"
 
 
 def prepare_transaction(session: Session) -> None:
-    """On PostgreSQL, settings for the evaluating transaction only: memory to hash the sets (PG_WORK_MEM), and no
-    JIT compilation — a segment query costs enough to trigger it, and compiling took 120–170 ms of a 1.7 s count
-    (EXPLAIN ANALYZE, large bench data) without making the single pass over the contacts any faster."""
+    """On PostgreSQL, memory to hash the sets (PG_WORK_MEM) for the evaluating transaction only."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
-        session.execute(text("SET LOCAL jit = off"))
 
 
 def compile_rules(session: Session, rules: Rules, *, at: dt.datetime) -> Select[tuple[int]]:

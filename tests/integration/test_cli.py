@@ -38,7 +38,8 @@ from db.session import create_db_engine, make_session_factory
 from tests.conftest import postgres_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CLI_PG_DATABASE = "crm_cli_test"
+# Per test process: with pytest-xdist two CLI test modules run at once and must not drop each other's database.
+CLI_PG_DATABASE = f"crm_cli_test_{os.getpid()}"
 PASSWORD_LINE = re.compile(r"Passwort \(wird nur jetzt angezeigt\): (\S+)")
 
 

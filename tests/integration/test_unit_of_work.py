@@ -177,3 +177,16 @@ def test_reads_ended_with_finish_read_keep_the_drivers_prepared_statements(db_ur
         assert prepared() >= 1
     finally:
         engine.dispose()
+
+
+def test_postgresql_connections_run_without_jit_unless_the_url_sets_options(db_url: str) -> None:
+    """JIT compiling cost more than it saved in every report and segment query measured (db/session.py)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL setting")
+    for url, expected in ((db_url, "off"), (f"{db_url}?options=-c%20jit%3Don", "on")):
+        engine = create_db_engine(url, pool_size=1, max_overflow=0)
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("SHOW jit")).scalar() == expected
+        finally:
+            engine.dispose()
