@@ -200,8 +200,8 @@ def refresh_reach(uow: UnitOfWork, segment_id: int) -> ReachSnapshot:
 
 REACH_AT_ONCE = 5_000
 """Up to this many members the app counts a segment's reach right after saving or recalculating it. The gate decides
-per member × channel × active purpose: 4,286 members cost 0.7–0.9 s on SQLite and 1.3 s on PostgreSQL, 9,570 members
-1.5 s and 2.6–3.3 s (large bench data). Larger segments get theirs from the scheduled run or the button on the
+per member × channel × active purpose: 4,286 members cost 0.7–0.9 s on SQLite and 1.1–1.35 s on PostgreSQL, 9,570
+members 1.5 s and 2.2 s (large bench data). Larger segments get theirs from the scheduled run or the button on the
 segment page instead of keeping the user waiting."""
 
 
