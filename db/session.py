@@ -39,8 +39,8 @@ def _sqlite_begin(connection: Any) -> None:
 
 # PostgreSQL compiles a query to machine code (JIT) once its estimated cost passes jit_above_cost. Our reports and
 # segment queries pass it and run for 0.03–1.5 s; the compiling cost more than it saved in every one measured: the
-# six-condition segment count 1,664 → 1,564 ms, the consent gate over a million contacts 956 → 886 ms, a reach
-# statement over a 10,000-member segment 85 → ~25 ms (60 ms of it JIT), the funnel (docs/performance.md).
+# six-condition segment count 1,664 → 1,564 ms, the consent gate over a million contacts 956 → 886 ms, 60 of a reach
+# statement's 85 ms (EXPLAIN ANALYZE, 10,554 members), the funnel (docs/performance.md).
 PG_OPTIONS = "-c jit=off"
 
 
