@@ -45,10 +45,19 @@ def widget(page: Page, path: str, attr: str) -> Locator:
 
 
 def pick(page: Page, path: str, attr: str, option: str, search: str | None = None) -> None:
-    widget(page, path, attr).get_by_role("combobox").click()
-    page.keyboard.type(search or option.split(" · ")[0])  # the list is long and drawn lazily: filter it first
-    page.get_by_role("option", name=option, exact=True).click()
-    settle(page)
+    """Choose `option` in a selectbox of the rule editor and check that the box shows it.
+
+    A pick that lands while the previous interaction's rerun still redraws the editor can be dropped by Streamlit
+    (the box shows its old value); the pick is then made once more, as a user would."""
+    box = widget(page, path, attr)
+    for _ in range(2):
+        box.get_by_role("combobox").click()
+        page.keyboard.type(search or option.split(" · ")[0])  # the list is long and drawn lazily: filter it first
+        page.get_by_role("option", name=option, exact=True).click()
+        settle(page)
+        if box.get_by_role("combobox").input_value() == option:
+            return
+    expect(box.get_by_role("combobox")).to_have_value(option)
 
 
 def type_into(page: Page, path: str, attr: str, text: str) -> None:
