@@ -107,6 +107,9 @@ def _empty(column: Column, *, text: bool) -> ColumnElement[bool]:
 def text_test(ctx: CompileContext, column: Column, c: Condition) -> ColumnElement[bool]:
     if c.operator in ("empty", "not_empty"):
         return (_empty if c.operator == "empty" else _not_empty)(column, text=True)
+    prefilter = _text_prefilter(ctx, column, c)
+    if prefilter and _prefilter_is_exact(c):
+        return and_(_not_empty(column, text=True), *prefilter)
     value = folded(ctx, column)
     if c.operator == "in":
         test: ColumnElement[bool] = value.in_([fold(v) for v in c.value])
@@ -119,7 +122,15 @@ def text_test(ctx: CompileContext, column: Column, c: Condition) -> ColumnElemen
         test = value != fold(c.value)
     else:
         test = value == fold(c.value)
-    return and_(_not_empty(column, text=True), *_text_prefilter(ctx, column, c), test)
+    return and_(_not_empty(column, text=True), *prefilter, test)
+
+
+def _prefilter_is_exact(c: Condition) -> bool:
+    """Whether the prefilter's LIKE already decides: it folds A–Z like `fold` and compares every other character
+    exactly, so only an umlaut in the searched text (a `_` in the pattern) needs the folding test after it. Over a
+    million job titles the folding test cost SQLite 490 ms of 800 for „enthält leit“."""
+    terms = c.value if c.operator == "in" else [c.value]
+    return not any(umlaut in fold(term) for term in terms for umlaut in "äöü")
 
 
 def _text_prefilter(ctx: CompileContext, column: Column, c: Condition) -> list[ColumnElement[bool]]:
@@ -352,12 +363,7 @@ def consent_test(ctx: CompileContext, c: Condition) -> ColumnElement[bool]:
     """The consent gate allows (or refuses) channel (value) × purpose (value2) at `at`: restricted, objecting,
     suppressed contacts and those without an address never count as allowed. The gate decides only for the
     audience of the other conditions (a million decisions cost about a second)."""
-    audience = None
-    if ctx.audience is not None:
-        # A CTE: the gate reads the audience twice, the database builds it once.
-        ids = select(Contact.id).where(ctx.audience).correlate(None).cte()
-        audience = select(ids.c.id)
-    allowed = reachable(ctx.session, channel=c.value, purpose=c.value2, at=ctx.at, audience=audience)
+    allowed = reachable(ctx.session, channel=c.value, purpose=c.value2, at=ctx.at, among=ctx.audience)
     return member_of(ctx, allowed, c.operator == "allowed")
 
 

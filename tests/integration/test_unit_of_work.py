@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +15,7 @@ from core.events import recent_events
 from core.permissions import SYSTEM, Role
 from core.uow import UnitOfWork
 from db.models import Account, AuditEntry, OutboxEvent
-from db.session import create_db_engine, make_session_factory
+from db.session import create_db_engine, make_session_factory, parallel_workers
 from tests.conftest import FrozenClock
 from tests.factories.crm import make_account, make_contact
 from tests.factories.identity import make_user
@@ -180,13 +182,17 @@ def test_reads_ended_with_finish_read_keep_the_drivers_prepared_statements(db_ur
 
 
 def test_postgresql_connections_run_without_jit_unless_the_url_sets_options(db_url: str) -> None:
-    """JIT compiling cost more than it saved in every report and segment query measured (db/session.py)."""
+    """JIT compiling cost more than it saved in every report and segment query measured; parallel plans get half this
+    machine's cores as workers (db/session.py). An operator's own options in the URL replace ours."""
     if not db_url.startswith("postgresql"):
         pytest.skip("a PostgreSQL setting")
-    for url, expected in ((db_url, "off"), (f"{db_url}?options=-c%20jit%3Don", "on")):
+    ours = ("off", str(parallel_workers(os.cpu_count() or 1)))
+    own = f"{db_url}?options=-c%20jit%3Don%20-c%20max_parallel_workers_per_gather%3D3"
+    for url, expected in ((db_url, ours), (own, ("on", "3"))):
         engine = create_db_engine(url, pool_size=1, max_overflow=0)
         try:
             with engine.connect() as conn:
-                assert conn.execute(text("SHOW jit")).scalar() == expected
+                shown = [conn.execute(text(f"SHOW {name}")).scalar() for name in ("jit", "max_parallel_workers_per_gather")]
+                assert tuple(shown) == expected
         finally:
             engine.dispose()

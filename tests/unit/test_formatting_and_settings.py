@@ -10,6 +10,7 @@ import pytest
 
 from core.formatting import fmt_date, fmt_datetime, fmt_money, fmt_number
 from core.settings import Settings
+from db.session import parallel_workers
 
 
 def test_german_formats() -> None:
@@ -45,3 +46,8 @@ def test_secret_key_is_generated_once_into_the_data_dir(tmp_path: Path) -> None:
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert Settings(_env_file=None, secret_key=None, secret_key_file=path).resolved_secret_key() == first
     assert Settings(_env_file=None, secret_key="gesetzt", secret_key_file=path).resolved_secret_key() == "gesetzt"
+
+
+def test_parallel_workers_follow_pgtune_half_the_cores_at_most_four() -> None:
+    """One core: no parallel plans; two cores: the leader and one worker, not three processes on two cores."""
+    assert [parallel_workers(cores) for cores in (1, 2, 3, 4, 8, 16, 64)] == [0, 1, 1, 2, 4, 4, 4]
