@@ -27,7 +27,7 @@ from app.components.opportunity_form import (
 )
 from core.errors import DomainError, ValidationFailed
 from core.listing import ListQuery, Page
-from core.sales.opportunities import LEAD_SOURCES, create_opportunity, move_stage, update_opportunity
+from core.sales.opportunities import DEFAULT_SORT, LEAD_SOURCES, create_opportunity, move_stage, update_opportunity
 
 NS = "opp_list"
 NEW = "opp_new"
@@ -291,6 +291,6 @@ ListReport(
     export_name="verkaufschancen",
     search_placeholder=t("opp.search_placeholder"),
     empty_hint=t("opp.empty"),
-    default_sort="expected_close_date",
+    default_sort=DEFAULT_SORT,
     saved_views=actor.user_id is not None,
 ).render()

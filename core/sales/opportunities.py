@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any, Literal
@@ -626,8 +626,15 @@ LIST_FILTERS = (
 )
 
 
+# The order the list opens with (page and service alike): the next close dates first, served by
+# (expected_close_date, id) with every filter. Ordered by id instead, SQLite collected and sorted the 76,600 deals
+# of a quarter for one page (300–350 ms at 500,000 deals) rather than walking the primary key.
+DEFAULT_SORT = "expected_close_date"
+
+
 def list_opportunities(uow: UnitOfWork, query: ListQuery) -> Page:
-    """One page of deals. Filters: see LIST_FILTERS; search over deal and company name."""
+    """One page of deals, by DEFAULT_SORT unless the query sorts. Filters: see LIST_FILTERS; search over deal and
+    company name."""
     with uow:
         uow.authorize("opportunities.read")
         owner = aliased(User)
@@ -676,7 +683,7 @@ def list_opportunities(uow: UnitOfWork, query: ListQuery) -> Page:
         return fetch_page(
             uow.session,
             stmt.where(*conditions).params(values),
-            query,
+            query if query.sort else replace(query, sort=DEFAULT_SORT),
             sortable=sortable,
             default_sort=Opportunity.id,
             count_stmt=select(Opportunity.id).where(*conditions).params(values),

@@ -236,6 +236,18 @@ def test_list_filters_and_search(factory: sessionmaker[Session], admin: Actor, c
     assert page.rows.loc[page.rows["id"] == big.id, "probability"].item() == 50
 
 
+def test_list_opens_by_close_date_like_the_page(factory: sessionmaker[Session], admin: Actor, clock: FrozenClock) -> None:
+    """Without a sort the service orders as the list page opens: next close date first, then id."""
+    account = make_account(factory, admin, clock=clock, name="Reihenfolge AG")
+    dates = [dt.date(2027, 5, 1), dt.date(2027, 2, 1), dt.date(2027, 5, 1), dt.date(2027, 3, 1)]
+    made = [
+        make_opportunity(factory, admin, account_id=account.id, clock=clock, name=f"Reihe {i}", expected_close_date=day)
+        for i, day in enumerate(dates)
+    ]
+    page = list_opportunities(uow(factory, admin, clock), ListQuery(search="Reihenfolge", page_size=10))
+    assert page.rows["id"].tolist() == [made[1].id, made[3].id, made[0].id, made[2].id]
+
+
 def test_stage_history_is_append_only(connection: Connection, factory: sessionmaker[Session], admin: Actor, clock: FrozenClock) -> None:
     account = make_account(factory, admin, clock=clock)
     make_opportunity(factory, admin, account_id=account.id, clock=clock)
