@@ -11,6 +11,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Reads through a memory map instead of a read() per page: the six-condition segment count over a million contacts
+# 1,002 → 922 ms (median of 9 interleaved runs, docs/performance.md). SQLite caps the map at its compile-time maximum
+# (2 GB by default); writes still go through the WAL.
+SQLITE_MMAP_BYTES = 2**31
 
 
 def normalise_url(url: str) -> str:
@@ -31,6 +35,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Erased personal data must not linger in free pages of the file (GDPR verification).
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 

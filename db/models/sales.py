@@ -93,8 +93,9 @@ class Opportunity(Base, TimestampMixin, VersionedMixin):
         Index(
             "ix_opportunities_status_closed_date_revenue", "status", "closed_date", "currency", "account_id", "amount"
         ),
-        # Migration 0013: a segment's „deal in stage …“ condition reads the deal ids from the index only.
-        Index("ix_opportunities_stage_id_id", "stage_id", "id"),
+        # Migration 0013: a segment's „deal in stage …“ condition reads the deal ids from the index only, and one
+        # stage's deals come in close-date order (the list filtered by a stage, the board).
+        Index("ix_opportunities_stage_id_expected_close_date_id", "stage_id", "expected_close_date", "id"),
         # Migration 0006: the list over all statuses sorted or filtered by close date (1.2 s before on SQLite).
         Index("ix_opportunities_expected_close_date_id", "expected_close_date", "id"),
         CheckConstraint("probability_override BETWEEN 0 AND 100", name="probability_range"),

@@ -15,7 +15,7 @@ from core.events import recent_events
 from core.permissions import SYSTEM, Role
 from core.uow import UnitOfWork
 from db.models import Account, AuditEntry, OutboxEvent
-from db.session import create_db_engine, make_session_factory, parallel_workers
+from db.session import SQLITE_MMAP_BYTES, create_db_engine, make_session_factory, parallel_workers
 from tests.conftest import FrozenClock
 from tests.factories.crm import make_account, make_contact
 from tests.factories.identity import make_user
@@ -196,3 +196,17 @@ def test_postgresql_connections_run_without_jit_unless_the_url_sets_options(db_u
                 assert tuple(shown) == expected
         finally:
             engine.dispose()
+
+
+def test_sqlite_connections_read_through_a_memory_map(db_url: str) -> None:
+    """SQLite maps the database file (db/session.py: SQLITE_MMAP_BYTES, capped by SQLite's compile-time maximum)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("a SQLite setting")
+    engine = create_db_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            mapped = conn.exec_driver_sql("PRAGMA mmap_size").scalar()
+            assert 0 < mapped <= SQLITE_MMAP_BYTES
+            assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1  # erased data still overwritten
+    finally:
+        engine.dispose()
