@@ -43,10 +43,6 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-# PostgreSQL compiles a query to machine code (JIT) once its estimated cost passes jit_above_cost. Our reports and
-# segment queries pass it and run for 0.03–1.5 s; the compiling cost more than it saved in every one measured: the
-# six-condition segment count 1,664 → 1,564 ms, the consent gate over a million contacts 956 → 886 ms, 60 of a reach
-# statement's 85 ms (EXPLAIN ANALYZE, 10,554 members), the funnel (docs/performance.md).
 # PostgreSQL's default of 2 workers per parallel plan, plus the leader, runs 3 processes on a 2-core machine, and each
 # builds the plan's hashed sets again: the six-condition segment count took 1,086 ms so, 767 ms with 1 worker
 # (docs/performance.md). We follow PGTune's rule, half the cores and at most 4, counting the cores of this machine: the
@@ -57,6 +53,10 @@ def parallel_workers(cores: int) -> int:
     return max(0, min(4, cores // 2))
 
 
+# PostgreSQL compiles a query to machine code (JIT) once its estimated cost passes jit_above_cost. Our reports and
+# segment queries pass it and run for 0.03–1.5 s; the compiling cost more than it saved in every one measured: the
+# six-condition segment count 1,664 → 1,564 ms, the consent gate over a million contacts 956 → 886 ms, 60 of a reach
+# statement's 85 ms (EXPLAIN ANALYZE, 10,554 members), the funnel (docs/performance.md).
 PG_OPTIONS = f"-c jit=off -c max_parallel_workers_per_gather={parallel_workers(os.cpu_count() or 1)}"
 
 

@@ -236,7 +236,9 @@ def test_list_filters_and_search(factory: sessionmaker[Session], admin: Actor, c
     assert page.rows.loc[page.rows["id"] == big.id, "probability"].item() == 50
 
 
-def test_list_opens_by_close_date_like_the_page(factory: sessionmaker[Session], admin: Actor, clock: FrozenClock) -> None:
+def test_list_opens_by_close_date_like_the_page(
+    factory: sessionmaker[Session], admin: Actor, clock: FrozenClock
+) -> None:
     """Without a sort the service orders as the list page opens: next close date first, then id."""
     account = make_account(factory, admin, clock=clock, name="Reihenfolge AG")
     dates = [dt.date(2027, 5, 1), dt.date(2027, 2, 1), dt.date(2027, 5, 1), dt.date(2027, 3, 1)]

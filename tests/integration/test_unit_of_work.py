@@ -192,8 +192,10 @@ def test_postgresql_connections_run_without_jit_unless_the_url_sets_options(db_u
         engine = create_db_engine(url, pool_size=1, max_overflow=0)
         try:
             with engine.connect() as conn:
-                shown = [conn.execute(text(f"SHOW {name}")).scalar() for name in ("jit", "max_parallel_workers_per_gather")]
-                assert tuple(shown) == expected
+                shown = tuple(
+                    conn.execute(text(f"SHOW {name}")).scalar() for name in ("jit", "max_parallel_workers_per_gather")
+                )
+                assert shown == expected
         finally:
             engine.dispose()
 
