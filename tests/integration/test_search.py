@@ -12,6 +12,7 @@ from core.contacts import delete_contact, list_contacts, update_contact
 from core.listing import ListQuery
 from core.permissions import Actor, Role
 from core.sales.opportunities import list_opportunities, list_opportunities_after
+from core import search
 from core.search import contains, like_pattern
 from core.uow import UnitOfWork
 from db.fulltext import SEARCH_SPECS
@@ -142,3 +143,23 @@ def test_deal_search_covers_deal_and_company_name_in_both_list_paths(
     rows, after = list_opportunities_after(UnitOfWork(factory, actor=admin), after_id=None, limit=10, search="cloud")
     assert [r.id for r in rows] == sorted([by_company.id, by_name.id])
     assert after is None
+
+
+@pytest.mark.parametrize("inline_limit", [1_000, 1], ids=["linked-ids-inline", "linked-ids-as-subquery"])
+def test_search_through_many_linked_rows_matches_the_same_contacts(
+    factory: sessionmaker[Session], admin: Actor, monkeypatch: pytest.MonkeyPatch, inline_limit: int
+) -> None:
+    """PostgreSQL writes up to MAX_INLINE_LINKS matching companies into the SQL and tests more through a subquery;
+    both give the same contacts (SQLite always takes the FTS5 ids)."""
+    monkeypatch.setattr(search, "MAX_INLINE_LINKS", inline_limit)
+    first = make_account(factory, admin, name="Kältetechnik Süd GmbH")
+    second = make_account(factory, admin, name="Kältetechnik Nord GmbH")
+    make_contact(factory, admin, last_name="Adler", account_id=first.id)
+    make_contact(factory, admin, last_name="Berg", account_id=second.id)
+    make_contact(factory, admin, last_name="Kältetechniker", email="k@x.example")
+    make_contact(factory, admin, last_name="Zander", account_id=make_account(factory, admin, name="Stahlbau KG").id)
+
+    assert contact_names(factory, admin, "kältetechnik") == ["Adler", "Berg", "Kältetechniker"]
+    assert contact_names(factory, admin, "stahlbau") == ["Zander"]
+    assert contact_names(factory, admin, "zander") == ["Zander"]
+    assert contact_names(factory, admin, "nirgendwo") == []
