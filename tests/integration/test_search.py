@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import Connection, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import search
 from core.accounts import account_options, list_accounts
 from core.contacts import delete_contact, list_contacts, update_contact
 from core.listing import ListQuery
 from core.permissions import Actor, Role
 from core.sales.opportunities import list_opportunities, list_opportunities_after
-from core import search
 from core.search import contains, like_pattern
 from core.uow import UnitOfWork
 from db.fulltext import SEARCH_SPECS
