@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,9 +37,10 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_write(session: Session, _flush: UOWTransaction) -> None:
-    session.info["wrote"] = True
+@event.listens_for(Session, "before_flush")
+def _refuse_write_in_read(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    if session.info.get("read_only"):
+        raise RuntimeError("Ein Lesevorgang (begin_read) darf nichts schreiben: ohne begin_read und mit commit().")
 
 
 class UnitOfWork:
@@ -90,17 +91,20 @@ class UnitOfWork:
             self.session.rollback()
             raise Conflict(STALE_MESSAGE) from exc
 
-    def finish_read(self) -> None:
-        """End a transaction that only read with COMMIT instead of the exit's ROLLBACK.
+    def begin_read(self) -> None:
+        """Declare this unit of work a read (first in its block) and, on PostgreSQL, run it without a transaction.
 
-        For the data both are the same. But psycopg forgets its prepared statements on every ROLLBACK, so
-        PostgreSQL would plan a hot read (the API's GET and list) on every request instead of once per
-        connection. Refused when the session has written or holds changes: those need `commit()`.
+        A hot read (the API's GET and list) is then one round trip instead of BEGIN, query and COMMIT, and psycopg
+        keeps its prepared statements (it forgets them on every ROLLBACK), so the server plans the query once per
+        connection instead of per request. Each statement sees what was committed when it started, as in a READ
+        COMMITTED transaction. A read cannot write: its flush raises. A session bound to a connection (the tests'
+        rolled-back transaction) stays in that connection's transaction.
         """
         session = self.session
-        if session.new or session.dirty or session.deleted or session.info.get("wrote"):
-            raise RuntimeError("finish_read() after changes: a writing service ends with commit()")
-        session.commit()
+        session.info["read_only"] = True
+        bind = session.get_bind()
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     def authorize(self, permission: str, *, owner_id: int | None = None, check_owner: bool = False) -> Scope:
         return authorize(self.actor, permission, owner_id=owner_id, check_owner=check_owner)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import select
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Dialect, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -60,6 +64,37 @@ def parallel_workers(cores: int) -> int:
 PG_OPTIONS = f"-c jit=off -c max_parallel_workers_per_gather={parallel_workers(os.cpu_count() or 1)}"
 
 
+# SQLAlchemy's pool_pre_ping sends a query before every checkout: one of a hot API read's four round trips
+# (docs/performance.md). A connection the server closed while it sat in the pool (restart, pg_terminate_backend, idle
+# timeout) has a readable socket, the server's goodbye and EOF, which a poll() without timeout sees at no cost. Only
+# such a connection, and one idle longer than PING_AFTER_IDLE_S (a drop that sent nothing, e.g. a firewall between two
+# machines), is pinged; a failed ping makes the pool connect anew.
+PING_AFTER_IDLE_S = 30.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _liveness_check(dialect: Dialect) -> Callable[[Any, ConnectionPoolEntry, PoolProxiedConnection], None]:
+    def check(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
+        """Checkout: ping a pooled connection only when its socket has something to say or it sat idle for long."""
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None:
+            return  # connected just now
+        socket = select.poll()
+        socket.register(dbapi_connection.fileno(), select.POLLIN)
+        has_news = bool(socket.poll(0))  # data, hang-up or error
+        if not has_news and time.monotonic() - checked_in_at < PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            raise exc.DisconnectionError(f"Verbindung zur Datenbank verloren: {err}") from err
+
+    return check
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
@@ -74,7 +109,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     ours = {} if "options" in parsed.query else {"options": PG_OPTIONS}  # an operator's own options in the URL win
     connect_args = ours | kwargs.pop("connect_args", {})
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _liveness_check(engine.dialect))
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

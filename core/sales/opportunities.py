@@ -303,10 +303,9 @@ def apply_stage_change(
 
 def get_opportunity(uow: UnitOfWork, opportunity_id: int) -> OpportunityView:
     with uow:
+        uow.begin_read()
         uow.authorize("opportunities.read")
-        view = _view(uow, opportunity_id)
-        uow.finish_read()
-        return view
+        return _view(uow, opportunity_id)
 
 
 def _target_stage(uow: UnitOfWork, values: Mapping[str, Any]) -> StageView:
@@ -747,13 +746,13 @@ def list_opportunities_after(
     shape, values = _filter_values(filters or {})
     values |= {"limit": limit + 1, "after_id": after_id}
     with uow:
+        uow.begin_read()
         uow.authorize("opportunities.read")
         stmt = _keyset_page_statement(shape, after_id is not None, uow.session.get_bind().dialect.name)
         if search and search.strip():
             stmt = stmt.where(_search(uow, search))
         result = uow.session.connection().execute(stmt, values)  # Core rows: no ORM
         rows = [OpportunityRow(*row) for row in result.all()]  # one fetchall: iterating fetched row by row
-        uow.finish_read()
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_after
 

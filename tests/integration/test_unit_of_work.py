@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -135,23 +136,41 @@ def test_ids_of_deleted_records_are_never_reused(factory: sessionmaker[Session])
     assert make_contact(factory, admin).id > contact.id
 
 
-def test_finish_read_refuses_a_unit_of_work_that_wrote(factory: sessionmaker[Session]) -> None:
-    """A read ends with COMMIT: that must never be a way to persist changes without `commit()`."""
+def test_a_read_refuses_to_write(factory: sessionmaker[Session]) -> None:
+    """A read may run outside a transaction (begin_read): it must never be a way to write without `commit()`."""
     admin = make_user(factory).actor()
     uow = UnitOfWork(factory, actor=admin)
-    with pytest.raises(RuntimeError, match="after changes"), uow:
+    with pytest.raises(RuntimeError, match="begin_read"), uow:
+        uow.begin_read()
         uow.session.add(Account(name="Nie gespeichert GmbH", version=1))
         uow.session.flush()
-        uow.finish_read()
-    with pytest.raises(RuntimeError, match="after changes"), uow:
-        uow.session.add(Account(name="Nie gespeichert GmbH", version=1))
-        uow.finish_read()
     with factory() as s:
         assert s.scalar(select(func.count()).where(Account.name == "Nie gespeichert GmbH")) == 0
 
 
-def test_reads_ended_with_finish_read_keep_the_drivers_prepared_statements(db_url: str) -> None:
-    """psycopg drops its prepared statements on every ROLLBACK; a read ended by finish_read() keeps them, so
+def test_a_read_on_its_own_engine_runs_without_a_transaction_and_the_next_unit_of_work_has_one(db_url: str) -> None:
+    """On PostgreSQL a read is one round trip: no BEGIN/COMMIT around its statement. The pooled connection goes back
+    to transactions afterwards: a unit of work left without commit() still leaves nothing behind."""
+    engine = create_db_engine(db_url, pool_size=1, max_overflow=0)
+    factory = make_session_factory(engine)
+    try:
+        with UnitOfWork(factory, actor=SYSTEM) as uow:
+            uow.begin_read()
+            uow.session.execute(select(func.count()).select_from(Account))
+            if db_url.startswith("postgresql"):
+                driver = uow.session.connection().connection.dbapi_connection
+                assert driver.info.transaction_status == TransactionStatus.IDLE  # type: ignore[union-attr]
+        with UnitOfWork(factory, actor=SYSTEM) as uow:
+            uow.session.add(Account(name="Nur im Rollback GmbH", version=1))
+            uow.session.flush()
+        with factory() as s:
+            assert s.scalar(select(func.count()).where(Account.name == "Nur im Rollback GmbH")) == 0
+    finally:
+        engine.dispose()
+
+
+def test_reads_keep_the_drivers_prepared_statements(db_url: str) -> None:
+    """psycopg drops its prepared statements on every ROLLBACK; a read begun with begin_read() keeps them, so
     PostgreSQL plans the API's hot queries once per connection (on SQLite there is nothing to keep)."""
     if not db_url.startswith("postgresql"):
         pytest.skip("prepared statements of the PostgreSQL driver")
@@ -159,12 +178,12 @@ def test_reads_ended_with_finish_read_keep_the_drivers_prepared_statements(db_ur
     factory = make_session_factory(engine)
     query = select(func.count()).select_from(Account).where(Account.name == bindparam("name"))
 
-    def read(*, finish: bool) -> None:
+    def read(*, declared: bool) -> None:
         uow = UnitOfWork(factory, actor=SYSTEM)
         with uow:
+            if declared:
+                uow.begin_read()
             uow.session.execute(query, {"name": "x"})
-            if finish:
-                uow.finish_read()
 
     def prepared() -> int:
         with engine.connect() as conn:
@@ -172,10 +191,10 @@ def test_reads_ended_with_finish_read_keep_the_drivers_prepared_statements(db_ur
 
     try:
         for _ in range(8):
-            read(finish=False)
+            read(declared=False)
         assert prepared() == 0, "rolled back reads never reach psycopg's prepare threshold"
         for _ in range(8):
-            read(finish=True)
+            read(declared=True)
         assert prepared() >= 1
     finally:
         engine.dispose()
