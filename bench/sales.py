@@ -61,7 +61,7 @@ def _scenarios(session: Session, today: dt.date) -> list[tuple[str, Call, int]]:
     next_quarter = (quarter_start + dt.timedelta(days=100)).replace(day=1)
     quarter_end = next_quarter - dt.timedelta(days=1)
     lists: dict[str, ListQuery] = {
-        "Verkaufschancen: Seite 1 (Standard)": ListQuery(page_size=50),
+        "Verkaufschancen: Seite 1, alle": ListQuery(page_size=50),
         "Verkaufschancen: Filter Phase = Angebot": ListQuery(filters={"stage_id": offer}),
         "Verkaufschancen: Filter Verantwortlich, offen": ListQuery(filters={"owner_id": owner, "status": "open"}),
         "Verkaufschancen: Filter Abschluss im Quartal": ListQuery(
@@ -76,7 +76,7 @@ def _scenarios(session: Session, today: dt.date) -> list[tuple[str, Call, int]]:
         "Verkaufschancen: Suche „cloud“": ListQuery(search="cloud"),
         "Verkaufschancen: sortiert nach Betrag, absteigend": ListQuery(sort="amount", descending=True),
         "Verkaufschancen: sortiert nach Abschlussdatum": ListQuery(sort="expected_close_date"),
-        "Verkaufschancen: offen, sortiert nach Abschlussdatum": ListQuery(
+        "Verkaufschancen: offen, sortiert nach Abschlussdatum (Standard)": ListQuery(
             filters={"status": "open"}, sort="expected_close_date"
         ),
     }

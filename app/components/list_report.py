@@ -60,6 +60,7 @@ class ListFilter:
     format_func: Callable[[Any], str] = str
     kind: FilterKind = "multi"
     more: bool = False  # shown under "Weitere Filter" instead of the first row
+    width: float = 1.0  # share of the first row (the search field has 2), e.g. wider for several chosen chips
 
     def to_state(self, value: Any) -> Any:
         """The widget value as JSON for a saved view."""
@@ -186,6 +187,9 @@ class ListReport:
     empty_hint: str = ""
     default_sort: str | None = None
     default_descending: bool = False
+    # Filter values the list opens with (filter name -> widget value), e.g. only open deals; "no view" returns to them.
+    default_filters: Mapping[str, Any] = field(default_factory=dict)
+    default_view_label: str | None = None  # the view chooser's "no view" entry when default_filters narrow the list
     saved_views: bool = False  # the user's saved views of this list (page id: `ns`)
     bulk_form_actions: Sequence[BulkFormAction] = ()
     _by_name: dict[str, Column] = field(init=False)
@@ -207,7 +211,7 @@ class ListReport:
             "desc": self.default_descending,
             "size": PAGE_SIZES[1],
             "columns": [c.name for c in self.columns if c.visible],
-        } | {f"filter_{flt.name}": flt.empty() for flt in self.filters}
+        } | {f"filter_{flt.name}": self.default_filters.get(flt.name, flt.empty()) for flt in self.filters}
 
     def _init_widgets(self) -> None:
         """Start values go into session state (not widget defaults), so a saved view can set them too."""
@@ -237,7 +241,7 @@ class ListReport:
         sortable = [c.name for c in self.columns if c.sortable]
         first = [f for f in self.filters if not f.more]
         more = [f for f in self.filters if f.more]
-        search_col, *filter_cols = st.columns([2] + [1] * len(first)) if first else [st.container()]
+        search_col, *filter_cols = st.columns([2] + [f.width for f in first]) if first else [st.container()]
         with search_col:
             search = st.text_input(
                 t("list.search"), key=self._k("search"), placeholder=self.search_placeholder, icon=":material/search:"
@@ -312,8 +316,13 @@ class ListReport:
         }
 
     def _apply_state(self, saved: Mapping[str, Any] | None) -> None:
-        """Put a saved view's settings (None: the defaults) into the widgets; before they are drawn."""
+        """Put a saved view's settings (None: the defaults) into the widgets; before they are drawn.
+
+        A saved view's filters are complete: a filter it does not name is empty, not the list's default."""
         defaults = self._defaults()
+        filter_defaults = {
+            flt.name: defaults[f"filter_{flt.name}"] if saved is None else flt.empty() for flt in self.filters
+        }
         saved = saved or {}
         names = {c.name for c in self.columns}
         sortable = {c.name for c in self.columns if c.sortable}
@@ -326,7 +335,7 @@ class ListReport:
         state[self._k("columns")] = columns or defaults["columns"]
         filters = saved.get("filters") or {}
         for flt in self.filters:
-            value = flt.from_state(filters[flt.name]) if flt.name in filters else flt.empty()
+            value = flt.from_state(filters[flt.name]) if flt.name in filters else filter_defaults[flt.name]
             state[self._k(f"filter_{flt.name}")] = value
 
     def _on_view_chosen(self) -> None:
@@ -386,11 +395,12 @@ class ListReport:
             show_error(error, labels={"name": t("views.name"), "state": t("views.view")})
         pick_col, save_col, default_col, delete_col = st.columns([3, 1.5, 1.2, 1.2], vertical_alignment="bottom")
         names = {i: f"{v.name} ★" if v.is_default else v.name for i, v in views.items()}
+        none_label = self.default_view_label or t("views.none")
         pick_col.selectbox(
             t("views.view"),
             [None, *views],
-            placeholder=t("views.none"),
-            format_func=lambda i: t("views.none") if i is None else names[i],
+            placeholder=none_label,
+            format_func=lambda i: none_label if i is None else names[i],
             key=key,
             on_change=self._on_view_chosen,
             help=t("views.view_help"),

@@ -61,6 +61,7 @@ def take_link_filters() -> None:
         raw = params.get(name)
         if raw is not None and str(raw).isdigit():
             st.session_state[f"{NS}__filter_{name}"] = [int(raw)]
+            st.session_state[f"{NS}__filter_status"] = []  # a won or lost lane's deals are not open
             st.session_state.setdefault(f"{NS}__view", None)  # an explicit link wins over the default view
             del params[name]
 
@@ -248,7 +249,7 @@ ListReport(
     filters=[
         ListFilter("pipeline_id", label("pipeline_id"), list(pipeline_names), format_func=pipeline_names.get),
         ListFilter("stage_id", label("stage_id"), list(stage_options), format_func=stage_options.get),
-        ListFilter("status", t("opp.status"), STATUSES, format_func=status_names.get),
+        ListFilter("status", t("opp.status"), STATUSES, format_func=status_names.get, width=1.6),
         ListFilter("owner_id", label("owner_id"), list(owners), format_func=lambda i: owners.get(i, str(i))),
         ListFilter(
             "team_id", t("opp.team"), list(teams), format_func=lambda i: teams.get(i, str(i)), kind="select", more=True
@@ -292,5 +293,8 @@ ListReport(
     search_placeholder=t("opp.search_placeholder"),
     empty_hint=t("opp.empty"),
     default_sort=DEFAULT_SORT,
+    # Like HubSpot's and Salesforce's deal lists: the open deals, the next close dates (and the overdue ones) first.
+    default_filters={"status": ["open"]},
+    default_view_label=t("opp.default_view"),
     saved_views=actor.user_id is not None,
 ).render()

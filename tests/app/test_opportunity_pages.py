@@ -14,7 +14,13 @@ from core.listing import ListQuery
 from core.permissions import Role
 from core.sales.contact_roles import add_contact_role
 from core.saved_views import list_views
-from core.sales.opportunities import OpportunityView, create_opportunity, get_opportunity, list_opportunities
+from core.sales.opportunities import (
+    OpportunityView,
+    create_opportunity,
+    get_opportunity,
+    list_opportunities,
+    win_opportunity,
+)
 from core.sales.pipelines import list_pipelines, list_reasons
 from core.uow import UnitOfWork
 from tests.app.conftest import AppData, LoggedIn
@@ -127,8 +133,24 @@ def test_saved_view_restores_filters_and_the_default_opens_first(logged_in: Logg
     assert again.multiselect(key="opp_list__filter_status").value == ["open", "won"]
     again.selectbox(key="opp_list__view").set_value(None).run()
     assert again.text_input(key="opp_list__search").value == ""
-    assert again.multiselect(key="opp_list__filter_status").value == []
-    assert open_list(logged_in, Role.VIEWER).selectbox(key="opp_list__view").options == ["– keine (alle Einträge) –"]
+    assert again.multiselect(key="opp_list__filter_status").value == ["open"], "back to the list's default"
+    viewer = open_list(logged_in, Role.VIEWER)
+    assert viewer.selectbox(key="opp_list__view").options == ["– Standard: offene Verkaufschancen –"]
+
+
+def test_the_list_opens_on_the_open_deals(logged_in: LoggedIn, app_data: AppData) -> None:
+    """Like HubSpot's and Salesforce's deal lists: closed deals only when the status filter asks for them."""
+    token = f"Statustest{next(_seq)}"
+    still_open = deal(app_data, Role.SALES_MANAGER, name=f"{token} offen")
+    won = deal(app_data, Role.SALES_MANAGER, name=f"{token} gewonnen")
+    reason = list_reasons(uow(app_data, Role.ADMIN), "won")[0]
+    win_opportunity(uow(app_data, Role.SALES_MANAGER), won.id, expected_version=won.version, reason_id=reason.id)
+    at = open_list(logged_in, Role.SALES_MANAGER)
+    assert at.multiselect(key="opp_list__filter_status").value == ["open"]
+    at.text_input(key="opp_list__search").input(token).run()
+    assert rows_shown(at) == [f"{still_open.name} · Müller Maschinenbau"]
+    at.multiselect(key="opp_list__filter_status").set_value([]).run()
+    assert sorted(rows_shown(at)) == [f"{won.name} · Müller Maschinenbau", f"{still_open.name} · Müller Maschinenbau"]
 
 
 def test_bulk_stage_change_reports_failed_rows_and_moves_the_others(logged_in: LoggedIn, app_data: AppData) -> None:
@@ -271,6 +293,15 @@ def test_board_link_opens_the_list_filtered_to_a_stage(logged_in: LoggedIn, app_
     assert_clean(at)
     assert at.multiselect(key="opp_list__filter_stage_id").value == [s["Verhandlung"]]
     assert f"{in_stage.name} · Müller Maschinenbau" in rows_shown(at)
+
+    won = deal(app_data, Role.SALES_MANAGER, name=f"Linktest {next(_seq)}")
+    reason = list_reasons(uow(app_data, Role.ADMIN), "won")[0]
+    win_opportunity(uow(app_data, Role.SALES_MANAGER), won.id, expected_version=won.version, reason_id=reason.id)
+    won_stage = fetch(app_data, won.id).stage_id
+    at.query_params["stage_id"] = str(won_stage)
+    at.switch_page(LIST).run()
+    assert at.multiselect(key="opp_list__filter_status").value == [], "the won lane's deals are not open"
+    assert f"{won.name} · Müller Maschinenbau" in rows_shown(at)
 
 
 def test_account_and_contact_pages_show_their_deals(logged_in: LoggedIn, app_data: AppData) -> None:

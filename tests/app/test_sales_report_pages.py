@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.database import session_factory
@@ -78,6 +79,9 @@ def deals(app_data: AppData) -> ReportDeals:
     at("2026-07-15")
     move_stage(uow(), r3, stage_id=stages["Verhandlung"], expected_version=version)
     create("2026-09-01", "R4 Bericht neu", "40000", expected_close_date=dt.date(2027, 2, 10))
+    # The pages' cached lookups (owners) may have been read in this process before Rita existed: made through the
+    # services, not a page, nothing cleared them.
+    st.cache_data.clear()
     return ReportDeals(owner.id, r1, r3)
 
 
