@@ -50,6 +50,7 @@ class Column:
     sortable: bool = False
     visible: bool = True
     currency: str = "currency"  # kind "money": the row column holding the ISO currency
+    min_width: int | None = None  # px the grid keeps for it (default: by kind; text columns share what is left)
 
 
 @dataclass(frozen=True)
@@ -468,7 +469,7 @@ class ListReport:
         if first_text in frame.columns:
             builder.configure_column(first_text, minWidth=200, flex=2)
         for column in self.columns:
-            width = MIN_WIDTHS.get(column.kind)
+            width = column.min_width or MIN_WIDTHS.get(column.kind)
             if width and column.label in frame.columns and column.label != first_text:
                 builder.configure_column(column.label, minWidth=width)  # fitting the grid cut "26.11.20…"
         builder.configure_selection("multiple", use_checkbox=True, header_checkbox=True)

@@ -264,7 +264,7 @@ def test_deal_lifecycle_in_the_browser(page: Page, servers: Servers) -> None:
     grid = page.get_by_test_id("stCustomComponentV1").first.content_frame
     expect(grid.locator(".ag-center-cols-container .ag-row")).to_have_count(1)
     expect(grid.get_by_text(DEAL)).to_be_visible()
-    expect(grid.get_by_text("gewonnen", exact=True)).to_be_visible()
+    expect(grid.get_by_text("Gewonnen", exact=True)).to_be_visible()  # the stage
     idle(page)
     page.wait_for_timeout(500)
     shot(page, "opp-10-liste")
