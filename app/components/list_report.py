@@ -321,9 +321,7 @@ class ListReport:
 
         A saved view's filters are complete: a filter it does not name is empty, not the list's default."""
         defaults = self._defaults()
-        filter_defaults = {
-            flt.name: defaults[f"filter_{flt.name}"] if saved is None else flt.empty() for flt in self.filters
-        }
+        is_default = saved is None
         saved = saved or {}
         names = {c.name for c in self.columns}
         sortable = {c.name for c in self.columns if c.sortable}
@@ -336,7 +334,10 @@ class ListReport:
         state[self._k("columns")] = columns or defaults["columns"]
         filters = saved.get("filters") or {}
         for flt in self.filters:
-            value = flt.from_state(filters[flt.name]) if flt.name in filters else filter_defaults[flt.name]
+            if flt.name in filters:
+                value = flt.from_state(filters[flt.name])
+            else:
+                value = defaults[f"filter_{flt.name}"] if is_default else flt.empty()
             state[self._k(f"filter_{flt.name}")] = value
 
     def _on_view_chosen(self) -> None:

@@ -55,8 +55,12 @@ def test_a_connection_the_server_closed_while_pooled_is_replaced_without_an_erro
 ) -> None:
     pings = count_pings(pool_of_one, monkeypatch)
     pooled = backend_pid(pool_of_one)
-    with create_db_engine(str(pool_of_one.url.render_as_string(hide_password=False))).connect() as admin:
-        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pooled}).scalar_one()
+    admin = create_db_engine(pool_of_one.url.render_as_string(hide_password=False))
+    try:
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pooled}).scalar_one()
+    finally:
+        admin.dispose()
     record = pool_of_one.pool._pool.queue[0]  # type: ignore[attr-defined]
     socket = select.poll()
     socket.register(record.dbapi_connection.fileno(), select.POLLIN)
