@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
@@ -21,6 +21,7 @@ from core.sales.opportunities import (
     delete_opportunity,
     get_opportunity,
     list_opportunities,
+    list_opportunities_after,
     lose_opportunity,
     move_stage,
     reopen_opportunity,
@@ -248,6 +249,45 @@ def test_list_opens_by_close_date_like_the_page(
     ]
     page = list_opportunities(uow(factory, admin, clock), ListQuery(search="Reihenfolge", page_size=10))
     assert page.rows["id"].tolist() == [made[1].id, made[3].id, made[0].id, made[2].id]
+
+
+def test_keyset_page_filters_by_status_and_stage_with_their_values_in_the_sql_on_postgresql(
+    connection: Connection, factory: sessionmaker[Session], admin: Actor, clock: FrozenClock
+) -> None:
+    """PostgreSQL gets status, pipeline and stage as literals (its plan depends on them, see migration 0014);
+    other filters and SQLite keep bound parameters. Either way the page holds exactly the matching deals."""
+    stages = stage_ids(factory, admin)
+    account = make_account(factory, admin, clock=clock, name="Keyset GmbH")
+    made = [make_opportunity(factory, admin, account_id=account.id, clock=clock, name=f"Keyset {n}") for n in range(4)]
+    move_stage(uow(factory, admin, clock), made[1].id, stage_id=stages["Angebot"], expected_version=made[1].version)
+    win_opportunity(uow(factory, admin, clock), made[2].id, expected_version=made[2].version)
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().startswith("SELECT"):  # not the savepoints around it
+            statements.append(statement)
+
+    def page(**filters: object) -> list[int]:
+        statements.clear()
+        event.listen(connection, "before_cursor_execute", record)
+        try:
+            rows, _ = list_opportunities_after(
+                uow(factory, admin, clock), after_id=None, limit=50, filters=filters | {"account_id": [account.id]}
+            )
+        finally:
+            event.remove(connection, "before_cursor_execute", record)
+        return [row.id for row in rows]
+
+    on_postgresql = connection.dialect.name == "postgresql"
+    assert page(status=["open"]) == [made[0].id, made[1].id, made[3].id]
+    assert ("status IN ('open')" in statements[-1]) is on_postgresql
+    assert page(status=["won", "lost"]) == [made[2].id]
+    assert ("status IN ('won', 'lost')" in statements[-1]) is on_postgresql
+    pipeline_id = get_opportunity(uow(factory, admin, clock), made[1].id).pipeline_id
+    assert page(pipeline_id=[pipeline_id], stage_id=[stages["Angebot"]]) == [made[1].id]
+    assert (f"stage_id IN ({stages['Angebot']})" in statements[-1]) is on_postgresql
+    assert (f"pipeline_id IN ({pipeline_id})" in statements[-1]) is on_postgresql
+    assert f"account_id IN ({account.id})" not in statements[-1]  # an ordinary filter stays a parameter
 
 
 def test_stage_history_is_append_only(connection: Connection, factory: sessionmaker[Session], admin: Actor, clock: FrozenClock) -> None:
